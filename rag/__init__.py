@@ -1,0 +1,14 @@
+"""rag: a fact-checking question-answering bot over news articles, running locally.
+
+    from rag import FactChecker
+    bot = FactChecker.build(["seeds/"], "my-index")    # or FactChecker.open("my-index")
+    for hit in bot.search("Where was the summit to be held?", k=3):
+        print(hit.rank, hit.title, hit.text)
+"""
+
+from .factchecker import FactChecker
+from .settings import Settings
+from .types import Chunk, Document, Hit, IngestReport, RagError
+
+__version__ = "0.1.0"
+__all__ = ["FactChecker", "Settings", "Document", "Chunk", "Hit", "IngestReport", "RagError"]

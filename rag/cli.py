@@ -1,0 +1,170 @@
+"""The `rag` command line. Results go to stdout; logs, progress and errors to stderr.
+
+Every failure the user can act on is one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+
+from .factchecker import FactChecker
+from .settings import PRESETS, Settings
+from .types import RagError
+
+log = logging.getLogger("rag")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _LogFormat(logging.Formatter):
+    def format(self, record):
+        message = record.getMessage()
+        return f"{record.levelname.lower()}: {message}" if record.levelno >= logging.WARNING else message
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX_DIR or ~/.local/share/rag/index)")
+    parser.add_argument("--preset", choices=list(PRESETS), help="a named bundle of settings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rag", description="Fact-check questions and claims against news articles, locally.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("ingest", help="add or update articles in the index",
+                       description="Add or update articles (.txt, .md, .html, .jsonl; folders are walked). "
+                                   "Unchanged articles are not re-embedded. With no PATH: the seed articles.")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="start a new index instead of updating it")
+    p.add_argument("--embedder", help="embedding model for a new index (default multilingual-e5-small)")
+    p.add_argument("--chunk-size", type=int, help="characters per chunk, for a new index")
+    p.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks, for a new index")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="find the passages that match a text",
+                       description="Hybrid search (dense + BM25, fused by reciprocal rank). "
+                                   "Builds the index from the seed articles when there is none.")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="which retrievers to use")
+    p.add_argument("--diversity", type=float, help="0 (off) to <1: favour passages from other sources")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("docs", help="list the documents in the index")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", help="remove documents from the index (by id or source path)")
+    p.add_argument("documents", nargs="+", metavar="DOC")
+    _common(p)
+    p.set_defaults(func=cmd_remove)
+    return parser
+
+
+def _settings(args, **overrides) -> Settings:
+    return Settings.load(preset=args.preset, index__dir=args.index, **overrides)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args) -> int:
+    settings = _settings(args, embedding__model=args.embedder, chunking__size=args.chunk_size,
+                         chunking__overlap=args.chunk_overlap)
+    bot = FactChecker(settings)
+    if bot.store.exists() and not args.rebuild:
+        recorded = bot.store.read_manifest()["chunking"]
+        for name, value in (("size", args.chunk_size), ("overlap", args.chunk_overlap)):
+            if value is not None and value != recorded[name]:
+                raise RagError(f"the index uses chunk {name} {recorded[name]}; "
+                               f"use --rebuild to change it to {value}")
+    from .settings import seeds_dir
+
+    paths = args.paths or [seeds_dir()]
+    report = bot.ingest(paths, rebuild=args.rebuild, progress=not args.quiet)
+    if args.json:
+        _print_json({"index": str(bot.store.root), **{k: v for k, v in vars(report).items()}})
+    else:
+        print(f"{bot.store.root}: {report.summary()}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    settings = _settings(args)
+    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+    hits = bot.search(args.query, k=args.k, mode=args.mode, diversity=args.diversity)
+    if args.json:
+        _print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
+        return 0
+    if not hits:
+        print("No matching passages.")
+    for h in hits:
+        found_by = []
+        if h.dense_rank:
+            found_by.append(f"dense {h.dense_score:.3f} #{h.dense_rank}")
+        if h.keyword_rank:
+            found_by.append(f"bm25 {h.keyword_score:.2f} #{h.keyword_rank}")
+        print(f"[{h.rank}] {h.title}" + (f" ({h.date})" if h.date else ""))
+        print(f"    {h.chunk_id}  chars {h.start}-{h.end}  score {h.score:.4f}  ({', '.join(found_by)})")
+        print(textwrap.indent(textwrap.fill(" ".join(h.text.split()), width=96), "    "))
+        print()
+    return 0
+
+
+def cmd_docs(args) -> int:
+    bot = FactChecker.open(settings=_settings(args))
+    docs = sorted(bot.documents, key=lambda d: d.id)
+    if args.json:
+        _print_json({"index": str(bot.store.root), "documents": [
+            {k: v for k, v in d.to_dict().items() if k != "text"} for d in docs]})
+        return 0
+    for d in docs:
+        print(f"{d.id}\t{d.date or '-'}\t{d.lang or '-'}\t{d.title}\t{d.source}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    bot = FactChecker(_settings(args))
+    report = bot.remove(args.documents)
+    print(f"{bot.store.root}: removed {', '.join(report.removed)}; "
+          f"index holds {report.total_documents} documents, {report.total_chunks} chunks")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormat())
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        return args.func(args)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: still one line, with a way to see the details
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        detail = str(e).splitlines()[0] if str(e) else ""
+        print(f"error: unexpected {type(e).__name__}: {detail} (set RAG_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1

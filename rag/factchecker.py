@@ -1,0 +1,260 @@
+"""FactChecker: the public Python API, tying the stages together."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import chunk_document
+from .documents import load_paths
+from .embeddings import Embedder, load_embedder, same_model
+from .retrieval import Retriever, build_bm25, build_faiss, sentence_rows, vectors_of
+from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
+from .store import IndexData, IndexStore
+from .types import Document, Hit, IngestReport, RagError
+
+log = logging.getLogger("rag")
+
+
+class FactChecker:
+    """A searchable index of articles.
+
+    >>> bot = FactChecker.build(["seeds/"], "my-index")   # or FactChecker.open("my-index")
+    >>> bot.search("Dove era previsto il vertice?", k=3)
+    """
+
+    def __init__(self, settings: Settings | None = None, index_dir: str | Path | None = None):
+        self.settings = settings or Settings.load()
+        if index_dir is not None:
+            self.settings.index.dir = Path(index_dir)
+        self.store = IndexStore(self.settings.index_dir)
+        self.data: IndexData | None = None
+        self.embedder: Embedder | None = None
+        self.retriever: Retriever | None = None
+
+    # -- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> "FactChecker":
+        """Open an existing index (RagError when there is none, or it is corrupt)."""
+        bot = cls(settings, index_dir)
+        bot._use(bot.store.load())
+        return bot
+
+    @classmethod
+    def build(cls, paths, index_dir: str | Path | None = None, settings: Settings | None = None,
+              rebuild: bool = False, progress: bool = True) -> "FactChecker":
+        """Ingest `paths` into the index at `index_dir` (created if needed) and open it."""
+        bot = cls(settings, index_dir)
+        bot.ingest(paths, rebuild=rebuild, progress=progress)
+        return bot
+
+    @classmethod
+    def open_or_seed(cls, index_dir=None, settings=None, progress: bool = True) -> "FactChecker":
+        """Open the index; when there is none yet, build it from the seed articles first."""
+        bot = cls(settings, index_dir)
+        if bot.store.exists():
+            bot._use(bot.store.load())
+            return bot
+        seeds = seeds_dir()
+        if not seeds.is_dir():
+            raise RagError(f"no index at {bot.store.root} and no seeds folder at {seeds}; run `rag ingest PATH`")
+        log.info("No index at %s yet: building it from %s", bot.store.root, seeds)
+        bot.ingest([seeds], progress=progress)
+        return bot
+
+    def _embedder_for(self, spec: dict) -> Embedder:
+        requested = self.settings.embedding.model
+        if requested and not same_model(requested, spec["model"]):
+            raise RagError(
+                f"the index at {self.store.root} was built with {spec['model']} ({spec['backend']}), "
+                f"not {requested}; search it without choosing an embedder, or rebuild it with "
+                f"`rag ingest --rebuild --embedder {requested}`"
+            )
+        if self.embedder is not None and self.embedder.spec["model"] == spec["model"] \
+                and self.embedder.spec["backend"] == spec["backend"]:
+            return self.embedder
+        embedder = load_embedder(spec["model"], spec["backend"], self.settings.embedding.batch_size,
+                                 self.settings.embedding.allow_download)
+        if embedder.spec["dim"] != spec["dim"]:
+            raise RagError(f"embedder {spec['model']} now gives {embedder.spec['dim']}-dimensional vectors, "
+                           f"the index holds {spec['dim']}; rebuild it with `rag ingest --rebuild`")
+        return embedder
+
+    def _use(self, data: IndexData) -> None:
+        self.embedder = self._embedder_for(data.embedder)
+        self.data = data
+        self.retriever = Retriever(data, self.embedder, self.settings.retrieval)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None,
+               diversity: float | None = None) -> list[Hit]:
+        """The k passages that best match `query`, best first, each with its scores."""
+        if self.retriever is None:
+            self._use(self.store.load())
+        return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
+
+    @property
+    def documents(self) -> list[Document]:
+        if self.data is None:
+            self._use(self.store.load())
+        return list(self.data.documents.values())
+
+    # -- writing -----------------------------------------------------------------------
+
+    def ingest(self, paths, rebuild: bool = False, progress: bool = True) -> IngestReport:
+        """Add or update the articles under `paths`. Unchanged articles are not re-embedded."""
+        report = IngestReport()
+        with self.store.writing():
+            # Re-read under the lock: another process may have written since we opened.
+            current = self.store.load() if self.store.exists() and not rebuild else None
+            loaded = load_paths([Path(p) for p in paths])
+            report.skipped = loaded.skipped
+            for where, why in loaded.skipped:
+                log.warning("skipped %s: %s", where, why)
+            if current is None and not loaded.documents:
+                raise RagError("no documents to ingest: nothing readable was found")
+
+            if current is not None:
+                embedder = self._embedder_for(current.embedder)
+                chunking = current.chunking
+                documents = dict(current.documents)
+            else:
+                model = self.settings.embedding.model or DEFAULT_EMBEDDER
+                embedder = load_embedder(model, batch_size=self.settings.embedding.batch_size,
+                                         allow_download=self.settings.embedding.allow_download)
+                chunking = dataclasses.asdict(self.settings.chunking)
+                documents = {}
+
+            changed = self._plan(loaded.documents, documents, report)
+            if not changed:
+                if current is not None:
+                    self._use(current)
+                self._count(report)
+                return report
+
+            replaced = {d.id for d in changed}
+            kept_rows = [] if current is None else [
+                i for i, c in enumerate(current.chunks) if c.doc_id not in replaced
+            ]
+            for doc in changed:
+                documents[doc.id] = doc
+            new_chunks = [c for d in changed for c in chunk_document(d, _chunk_settings(chunking))]
+            new_chunk_vectors, new_sentence_vectors = self._embed(
+                embedder, new_chunks, documents, progress and len(changed) > 3)
+            report.chunks_embedded = len(new_chunks)
+
+            chunks, chunk_vectors, sentence_vectors = new_chunks, new_chunk_vectors, new_sentence_vectors
+            if current is not None:
+                chunks = [current.chunks[i] for i in kept_rows] + new_chunks
+                chunk_vectors = np.vstack([vectors_of(current.faiss_index)[kept_rows], new_chunk_vectors])
+                kept_sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, kept_rows)]
+                sentence_vectors = np.vstack([kept_sentences, new_sentence_vectors])
+            data = IndexData(embedder=embedder.spec, chunking=chunking, documents=documents,
+                             chunks=chunks, faiss_index=build_faiss(chunk_vectors),
+                             sentence_index=build_faiss(sentence_vectors),
+                             bm25=build_bm25(chunks, documents))
+            self.store.write(data)
+            self.embedder = embedder
+            self._use(data)
+        self._count(report)
+        return report
+
+    def remove(self, ids_or_sources: list[str]) -> IngestReport:
+        """Remove documents, named by id or by source path."""
+        report = IngestReport()
+        with self.store.writing():
+            current = self.store.load()
+            by_source = {d.source: d.id for d in current.documents.values()}
+            gone = set()
+            for name in ids_or_sources:
+                doc_id = name if name in current.documents else by_source.get(str(Path(name).resolve()))
+                if doc_id is None:
+                    raise RagError(f"no document {name!r} in the index (see `rag docs`)")
+                gone.add(doc_id)
+            if len(gone) == len(current.documents):
+                raise RagError(f"that would leave the index empty; delete {self.store.root} instead")
+            rows = [i for i, c in enumerate(current.chunks) if c.doc_id not in gone]
+            documents = {i: d for i, d in current.documents.items() if i not in gone}
+            chunks = [current.chunks[i] for i in rows]
+            sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, rows)]
+            data = IndexData(embedder=current.embedder, chunking=current.chunking, documents=documents,
+                             chunks=chunks, faiss_index=build_faiss(vectors_of(current.faiss_index)[rows]),
+                             sentence_index=build_faiss(sentences),
+                             bm25=build_bm25(chunks, documents))
+            self.store.write(data)
+            self._use(data)
+        report.removed = sorted(gone)
+        self._count(report)
+        return report
+
+    def _plan(self, incoming: list[Document], documents: dict[str, Document], report: IngestReport) -> list[Document]:
+        """Sort incoming documents into added / updated / unchanged; return the ones to embed."""
+        by_source = {d.source: d for d in documents.values()}
+        by_hash = {d.sha256: d for d in documents.values()}
+        changed, seen = [], set()
+        for doc in incoming:
+            if doc.source in seen:
+                continue
+            seen.add(doc.source)
+            old = by_source.get(doc.source)
+            if old is not None and old.sha256 == doc.sha256:
+                report.unchanged.append(old.id)
+                continue
+            twin = by_hash.get(doc.sha256)
+            if twin is not None and twin.source != doc.source:
+                report.skipped.append((doc.source, f"same text as document {twin.id}"))
+                log.warning("skipped %s: same text as document %s", doc.source, twin.id)
+                continue
+            if old is not None:
+                doc.id = old.id
+                report.updated.append(doc.id)
+            else:
+                doc.id = _unique_id(doc.id, documents.keys() | {d.id for d in changed})
+                report.added.append(doc.id)
+            by_hash[doc.sha256] = doc
+            changed.append(doc)
+        return changed
+
+    def _embed(self, embedder: Embedder, chunks, documents, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of the chunks and of their sentences (each distinct text embedded once)."""
+        from tqdm import tqdm
+
+        texts = [c.text for c in chunks]
+        texts += [documents[c.doc_id].text[a:b] for c in chunks for a, b in c.sentences]
+        unique = list(dict.fromkeys(texts))
+        batch = self.settings.embedding.batch_size
+        parts = []
+        with tqdm(total=len(unique), desc="Embedding", unit="text", file=sys.stderr,
+                  disable=not progress) as bar:
+            for i in range(0, len(unique), batch):
+                window = unique[i : i + batch]
+                parts.append(embedder.embed_passages(window))
+                bar.update(len(window))
+        vectors = np.vstack(parts) if parts else np.zeros((0, embedder.spec["dim"]), np.float32)
+        row = {text: i for i, text in enumerate(unique)}
+        all_vectors = vectors[[row[t] for t in texts]]
+        return all_vectors[: len(chunks)], all_vectors[len(chunks) :]
+
+    def _count(self, report: IngestReport) -> None:
+        if self.data is not None:
+            report.total_documents = len(self.data.documents)
+            report.total_chunks = len(self.data.chunks)
+
+
+def _chunk_settings(recorded: dict) -> ChunkingSettings:
+    return ChunkingSettings(size=int(recorded["size"]), overlap=int(recorded["overlap"]))
+
+
+def _unique_id(candidate: str, taken) -> str:
+    if candidate not in taken:
+        return candidate
+    n = 2
+    while f"{candidate}-{n}" in taken:
+        n += 1
+    return f"{candidate}-{n}"

@@ -1,0 +1,159 @@
+"""Hybrid retrieval: dense (FAISS) and keyword (BM25) rankings fused by reciprocal rank.
+
+Dense search finds paraphrases and questions in another language; BM25 finds exact names,
+numbers and rare words. Reciprocal rank fusion (RRF) adds weight / (rrf_k + rank) over the
+two rankings, so neither score scale has to be calibrated against the other. The dense
+weight is 1; the keyword weight is the square of the share of query words found in the
+corpus vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from .embeddings import Embedder
+from .settings import RetrievalSettings
+from .store import IndexData
+from .text import detect_language, keyword_tokens
+from .types import Chunk, Document, Hit, RagError
+
+
+def build_faiss(vectors: np.ndarray):
+    """Exact inner-product search over L2-normalised vectors, i.e. cosine similarity."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def build_bm25(chunks: list[Chunk], documents: dict[str, Document]):
+    import bm25s
+
+    corpus = [keyword_tokens(c.text, documents[c.doc_id].lang) for c in chunks]
+    bm25 = bm25s.BM25()
+    bm25.index(corpus, show_progress=False)
+    return bm25
+
+
+def vectors_of(index) -> np.ndarray:
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+
+
+def sentence_owners(chunks: list[Chunk]) -> np.ndarray:
+    """For each row of the sentence index, the row of the chunk it belongs to."""
+    return np.repeat(np.arange(len(chunks)), [len(c.sentences) for c in chunks])
+
+
+def sentence_rows(chunks: list[Chunk], rows: list[int]) -> list[int]:
+    """The sentence-index rows of the given chunk rows, in order."""
+    starts = np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks])])
+    return [r for row in rows for r in range(starts[row], starts[row + 1])]
+
+
+class Retriever:
+    """Searches one loaded index with the embedder that built it."""
+
+    def __init__(self, data: IndexData, embedder: Embedder, settings: RetrievalSettings):
+        self.data = data
+        self.embedder = embedder
+        self.settings = settings
+        self.owners = sentence_owners(data.chunks)
+        # Short queries ("XK-42 river crossing") often have no stopwords to tell their
+        # language by: stem them like most of the corpus.
+        langs = Counter(d.lang for d in data.documents.values() if d.lang)
+        self.corpus_lang = langs.most_common(1)[0][0] if langs else None
+
+    def dense(self, query: str, depth: int) -> list[tuple[int, float]]:
+        """Chunks by cosine similarity: the better of the whole chunk and its best sentence.
+
+        A question usually targets one sentence, and a long passage's vector blurs it; the
+        sentence vectors keep it sharp while the chunk vector keeps the wider context."""
+        if not self.data.chunks:
+            return []
+        vector = self.embedder.embed_queries([query])
+        best: dict[int, float] = {}
+        scores, rows = self.data.faiss_index.search(vector, min(depth, self.data.faiss_index.ntotal))
+        for row, score in zip(rows[0], scores[0]):
+            if row >= 0:
+                best[int(row)] = float(score)
+        n_sentences = self.data.sentence_index.ntotal
+        scores, rows = self.data.sentence_index.search(vector, min(depth * 4, n_sentences))
+        for row, score in zip(rows[0], scores[0]):
+            if row >= 0:
+                owner = int(self.owners[row])
+                best[owner] = max(best.get(owner, -1.0), float(score))
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth]
+
+    def keyword(self, query: str, depth: int) -> tuple[list[tuple[int, float]], float]:
+        """BM25 ranking, and the share of the query's words the corpus knows at all."""
+        vocab = self.data.bm25.vocab_dict
+        all_tokens = keyword_tokens(query, detect_language(query) or self.corpus_lang)
+        tokens = [t for t in all_tokens if t in vocab]
+        if not tokens or not self.data.chunks:
+            return [], 0.0
+        scores = self.data.bm25.get_scores(tokens)
+        top = np.argsort(-scores, kind="stable")[:depth]
+        return [(int(r), float(scores[r])) for r in top if scores[r] > 0], len(tokens) / len(all_tokens)
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None,
+               diversity: float | None = None) -> list[Hit]:
+        s = self.settings
+        k = s.k if k is None else k
+        mode = mode or s.mode
+        diversity = s.diversity if diversity is None else diversity
+        query = (query or "").strip()
+        if not query:
+            raise RagError("the query is empty")
+        if len(query) > s.max_query_chars:
+            raise RagError(f"the query is {len(query)} characters long; the limit is {s.max_query_chars}")
+        if k < 1:
+            raise RagError(f"k must be at least 1, got {k}")
+        if not 0.0 <= diversity < 1.0:
+            raise RagError(f"diversity must be in [0, 1), got {diversity}")
+        depth = max(s.candidates, k)
+        keyword, coverage = self.keyword(query, depth) if mode in ("hybrid", "keyword") else ([], 0.0)
+        rankings = {
+            "dense": (self.dense(query, depth) if mode in ("hybrid", "dense") else [], 1.0),
+            # BM25 counts in proportion to coverage²: a question in another language than the
+            # articles shares only names with them, and its keyword ranking is mostly noise.
+            "keyword": (keyword, coverage**2 if mode == "hybrid" else 1.0),
+        }
+        fused: dict[int, dict] = {}
+        for name, (ranking, weight) in rankings.items():
+            for rank, (row, score) in enumerate(ranking, start=1):
+                entry = fused.setdefault(row, {"score": 0.0})
+                entry["score"] += weight / (s.rrf_k + rank)
+                entry[f"{name}_score"] = score
+                entry[f"{name}_rank"] = rank
+        picked = pick_diverse(fused, self.data.chunks, k, diversity)
+        return [self._hit(rank, row, fused[row], score) for rank, (row, score) in enumerate(picked, 1)]
+
+    def _hit(self, rank: int, row: int, entry: dict, score: float) -> Hit:
+        chunk = self.data.chunks[row]
+        doc = self.data.documents[chunk.doc_id]
+        return Hit(
+            rank=rank, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=chunk.id,
+            start=chunk.start, end=chunk.end, text=chunk.text, score=round(score, 6),
+            dense_score=entry.get("dense_score"), dense_rank=entry.get("dense_rank"),
+            keyword_score=entry.get("keyword_score"), keyword_rank=entry.get("keyword_rank"),
+        )
+
+
+def pick_diverse(fused: dict[int, dict], chunks: list[Chunk], k: int, diversity: float) -> list[tuple[int, float]]:
+    """Top k rows by fused score; with diversity > 0, each further passage from a document
+    already picked counts (1 - diversity) times less, so other sources can surface."""
+    remaining = dict(fused)
+    per_doc: dict[str, int] = {}
+    picked = []
+    while remaining and len(picked) < k:
+        def adjusted(row):
+            return remaining[row]["score"] * (1.0 - diversity) ** per_doc.get(chunks[row].doc_id, 0)
+
+        row = max(remaining, key=lambda r: (adjusted(r), -r))
+        picked.append((row, adjusted(row)))
+        per_doc[chunks[row].doc_id] = per_doc.get(chunks[row].doc_id, 0) + 1
+        del remaining[row]
+    return picked

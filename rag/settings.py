@@ -1,0 +1,146 @@
+"""All configuration in one place: a Settings object made of small sections.
+
+Every field can be set from the environment as RAG_<SECTION>_<FIELD>, for example
+RAG_RETRIEVAL_K=8 or RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2. Precedence, lowest first:
+defaults, the preset (RAG_PRESET or `preset=`), environment variables, explicit overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .types import RagError
+
+DEFAULT_EMBEDDER = "multilingual-e5-small"
+
+
+def user_dir() -> Path:
+    """Where the default index lives: $RAG_HOME, else the XDG data dir."""
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "rag"
+
+
+def seeds_dir() -> Path:
+    """The seed articles: $RAG_SEEDS_DIR, else seeds/ beside the package (a source checkout)."""
+    if os.environ.get("RAG_SEEDS_DIR"):
+        return Path(os.environ["RAG_SEEDS_DIR"])
+    return Path(__file__).resolve().parent.parent / "seeds"
+
+
+@dataclass
+class IndexSettings:
+    dir: Path | None = None  # None: <user_dir>/index
+
+
+@dataclass
+class ChunkingSettings:
+    size: int = 600  # characters per chunk, at most
+    overlap: int = 120  # characters shared by neighbouring chunks
+
+
+@dataclass
+class EmbeddingSettings:
+    # None: the model that built the index (or DEFAULT_EMBEDDER for a new one).
+    model: str | None = None
+    batch_size: int = 32
+    allow_download: bool = False  # let sentence-transformers fetch a model from its hub
+
+
+@dataclass
+class RetrievalSettings:
+    k: int = 5
+    mode: str = "hybrid"  # hybrid | dense | keyword
+    candidates: int = 50  # how deep each retriever looks before fusion
+    rrf_k: int = 10  # reciprocal rank fusion constant: small, so the top ranks count most
+    # 0 = off. Above 0, each further passage from an already-picked document has its
+    # fused score multiplied by (1 - diversity), so other sources get a chance.
+    diversity: float = 0.0
+    max_query_chars: int = 2000
+
+
+@dataclass
+class Settings:
+    index: IndexSettings = field(default_factory=IndexSettings)
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.index.dir) if self.index.dir else user_dir() / "index"
+
+    @classmethod
+    def load(cls, preset: str | None = None, **overrides) -> "Settings":
+        """Defaults, then the preset, then RAG_* variables, then `section__field=value` overrides."""
+        settings = cls()
+        preset = preset or os.environ.get("RAG_PRESET") or "default"
+        if preset not in PRESETS:
+            raise RagError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        for key, value in PRESETS[preset].items():
+            settings.set(key, value)
+        for section in dataclasses.fields(settings):
+            for f in dataclasses.fields(getattr(settings, section.name)):
+                var = f"RAG_{section.name}_{f.name}".upper()
+                if os.environ.get(var, "") != "":
+                    settings.set(f"{section.name}.{f.name}", os.environ[var], source=var)
+        for key, value in overrides.items():
+            if value is not None:
+                settings.set(key.replace("__", "."), value)
+        settings.validate()
+        return settings
+
+    def set(self, key: str, value, source: str | None = None) -> None:
+        """Set "section.field" from a typed value or a string, with a clear error on bad input."""
+        section_name, _, field_name = key.partition(".")
+        section = getattr(self, section_name, None)
+        kinds = {f.name: f.type for f in dataclasses.fields(section)} if section else {}
+        if field_name not in kinds:
+            raise RagError(f"unknown setting {key!r}")
+        kind = kinds[field_name]
+        label = source or key
+        try:
+            if isinstance(value, str):
+                if kind == "bool":
+                    if value.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                        raise ValueError
+                    value = value.strip().lower() in ("1", "true", "yes", "on")
+                elif kind == "int":
+                    value = int(value)
+                elif kind == "float":
+                    value = float(value)
+                elif kind == "Path | None":
+                    value = Path(value).expanduser()
+        except ValueError:
+            raise RagError(f"{label} must be {'true or false' if kind == 'bool' else 'a number'}, got {value!r}") from None
+        setattr(section, field_name, value)
+
+    def validate(self) -> None:
+        c, r = self.chunking, self.retrieval
+        if c.size < 50:
+            raise RagError(f"chunk size must be at least 50 characters, got {c.size}")
+        if not 0 <= c.overlap < c.size:
+            raise RagError(f"chunk overlap must be between 0 and the chunk size, got {c.overlap}")
+        if r.mode not in ("hybrid", "dense", "keyword"):
+            raise RagError(f"retrieval mode must be hybrid, dense or keyword, got {r.mode!r}")
+        if r.k < 1:
+            raise RagError(f"k must be at least 1, got {r.k}")
+        if not 0.0 <= r.diversity < 1.0:
+            raise RagError(f"diversity must be in [0, 1), got {r.diversity}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# Named presets: small, documented bundles of settings.
+PRESETS: dict[str, dict] = {
+    "default": {},
+    # English-only corpora: the packaged all-MiniLM-L6-v2 (sentence-transformers).
+    "english": {"embedding.model": "all-MiniLM-L6-v2"},
+    # Faster multilingual embedding (USE v3, pure numpy), slightly weaker on Italian.
+    "fast": {"embedding.model": "use-multilingual-v3"},
+}

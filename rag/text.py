@@ -1,0 +1,104 @@
+"""Small language helpers shared by the stages: language guess, normalisation, BM25 tokens."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from bm25s import stopwords as _sw
+
+# Snowball stemmer name and stopword list per language we can guess.
+_LANGS = {
+    "it": ("italian", _sw.STOPWORDS_ITALIAN),
+    "en": ("english", _sw.STOPWORDS_EN_PLUS),
+    "fr": ("french", _sw.STOPWORDS_FRENCH),
+    "de": ("german", _sw.STOPWORDS_GERMAN),
+    "es": ("spanish", _sw.STOPWORDS_SPANISH),
+    "pt": ("portuguese", _sw.STOPWORDS_PORTUGUESE),
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?…,;:]['\"”»’)]*$")
+
+
+# A sentence ends at . ! ? … (plus closing quotes or brackets) before whitespace, or at a newline.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»’)\]]*(?=\s)|\n")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in text[start:end], whitespace trimmed, absolute offsets."""
+    end = len(text) if end is None else end
+    spans, pos = [], start
+    for m in _SENTENCE_BREAK.finditer(text, start, end):
+        spans.append((pos, m.end()))
+        pos = m.end()
+    spans.append((pos, end))
+    trimmed = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
+
+
+def looks_like_heading(line: str) -> bool:
+    """A short line that is not a sentence: a title or section heading in plain text."""
+    line = line.strip()
+    return 0 < len(line) <= 200 and not _SENTENCE_END.search(line) and line[:1].isupper()
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents, so "Perché" and "perche" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@functools.lru_cache(maxsize=None)
+def _stopword_set(lang: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in _LANGS[lang][1])
+
+
+@functools.lru_cache(maxsize=None)
+def _distinctive(lang: str) -> frozenset[str]:
+    """Stopwords of `lang` that no other known language shares ("the", "della", ...)."""
+    others = frozenset().union(*(_stopword_set(o) for o in _LANGS if o != lang))
+    return _stopword_set(lang) - others
+
+
+def detect_language(text: str) -> str | None:
+    """Guess the language from its distinctive stopwords; None when there is too little to tell."""
+    tokens = [fold(w) for w in words(text)]
+    counts = {lang: sum(t in _distinctive(lang) for t in tokens) for lang in _LANGS}
+    best = max(counts, key=counts.get)
+    ties = sum(c == counts[best] for c in counts.values())
+    return best if counts[best] > 0 and ties == 1 else None
+
+
+@functools.lru_cache(maxsize=None)
+def _stemmer(lang: str):
+    import Stemmer  # PyStemmer, the Snowball stemmers
+
+    return Stemmer.Stemmer(_LANGS[lang][0])
+
+
+@functools.lru_cache(maxsize=None)
+def _all_stopwords() -> frozenset[str]:
+    return frozenset().union(*(_stopword_set(lang) for lang in _LANGS))
+
+
+def keyword_tokens(text: str, lang: str | None = None) -> list[str]:
+    """BM25 tokens: folded words minus stopwords, Snowball-stemmed in the text's language."""
+    lang = lang or detect_language(text)
+    stop = _all_stopwords()
+    tokens = [fold(w) for w in words(text)]
+    tokens = [t for t in tokens if t not in stop and (len(t) > 1 or t.isdigit())]
+    if lang in _LANGS:
+        tokens = _stemmer(lang).stemWords(tokens)
+    return tokens

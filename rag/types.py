@@ -1,0 +1,95 @@
+"""The domain types every stage passes around, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+class RagError(Exception):
+    """An error the user can act on. The CLI prints its message as one line and exits 1."""
+
+
+@dataclass
+class Document:
+    """One article. `text` is what the chunks point into; `body_start` skips title lines."""
+
+    id: str
+    title: str
+    text: str
+    source: str  # where it came from: a file path, or "path#line" for a JSONL article
+    date: str | None = None  # ISO date, from metadata or the dateline ("Mosca, 9 novembre 2025")
+    url: str | None = None
+    lang: str | None = None
+    body_start: int = 0
+    sha256: str = ""  # content hash: re-ingesting an unchanged document embeds nothing
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Chunk:
+    """A passage of a document. Invariant: document.text[start:end] == text."""
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    # (start, end) of each sentence, in document offsets: the units of sentence-level search
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with the scores that ranked it (None: not found by that retriever)."""
+
+    rank: int
+    doc_id: str
+    title: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float  # fused reciprocal-rank score
+    dense_score: float | None = None  # cosine similarity
+    dense_rank: int | None = None
+    keyword_score: float | None = None  # BM25
+    keyword_rank: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest changed, and what it skipped and why."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_embedded: int = 0
+    total_documents: int = 0
+    total_chunks: int = 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+        ]
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return (
+            ", ".join(parts)
+            + f"; {self.chunks_embedded} chunks embedded;"
+            + f" index holds {self.total_documents} documents, {self.total_chunks} chunks"
+        )

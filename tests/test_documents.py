@@ -1,0 +1,110 @@
+import json
+
+import pytest
+from conftest import SEEDS
+
+from rag.documents import load_paths, parse_date
+from rag.types import RagError
+
+
+def test_seed_titles_dates_and_repeated_title_line():
+    docs = {d.id: d for d in load_paths([SEEDS]).documents}
+    first = docs["000_6d133049264667af"]
+    assert first.title == "Lavrov apre alla possibilità di un incontro con Rubio"
+    assert first.date == "2025-11-09"
+    assert first.lang == "it"
+    # The title line appears twice in the file; the body starts after both copies.
+    body = first.text[first.body_start :]
+    assert body.startswith("Mosca, 9 novembre 2025")
+    assert first.title not in body[:200]
+    second = docs["004_c01f252e05a51422"]
+    assert second.date == "2025-11-09"
+    assert second.body_start == 0  # no heading: the article starts with its dateline
+    assert second.title.startswith("Il Ministro degli Esteri russo Sergej Lavrov")
+    # text is the file, byte for byte, so offsets point into the original article
+    assert first.text == (SEEDS / "000_6d133049264667af.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Roma, 3 marzo 2024 – Oggi", "2024-03-03"),
+        ("LONDON, March 3, 2024 - Today", "2024-03-03"),
+        ("Published 2023-12-31 by", "2023-12-31"),
+        ("Parigi, 31 febbraio 2024 –", None),  # not a real date
+        ("no date here", None),
+    ],
+)
+def test_parse_date(text, expected):
+    assert parse_date(text) == expected
+
+
+def test_markdown_heading_and_nested_folders(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "story.md").write_text(
+        "# Flood in Valencia\n\nVALENCIA, October 30, 2024 - Heavy rain fell all night and the river burst its banks.\n", encoding="utf-8")
+    (tmp_path / "a" / "notes.csv").write_text("x,y\n", encoding="utf-8")  # not an article: ignored
+    (tmp_path / "a" / ".hidden.txt").write_text("Secret\nnot to be indexed at all.\n", encoding="utf-8")
+    result = load_paths([tmp_path])
+    assert [d.title for d in result.documents] == ["Flood in Valencia"]
+    doc = result.documents[0]
+    assert doc.date == "2024-10-30" and doc.lang == "en"
+    assert doc.text[doc.body_start :].startswith("VALENCIA")
+    assert result.skipped == []
+
+
+def test_html_drops_boilerplate(tmp_path):
+    page = tmp_path / "page.html"
+    body = " ".join(["The council approved the new bridge budget of 12 million euros on Monday."] * 4)
+    page.write_text(f"""<html><head><title>Bridge budget approved</title></head><body>
+      <nav><a href="/">Home</a> <a href="/sport">Sport</a> <a href="/login">Login</a></nav>
+      <article><h1>Bridge budget approved</h1><p>{body}</p>
+      <p>Work is expected to start in spring and last two years, the mayor said.</p></article>
+      <footer>Copyright 2024 Example News. All rights reserved. Cookie policy.</footer>
+    </body></html>""", encoding="utf-8")
+    [doc] = load_paths([page]).documents
+    assert "12 million euros" in doc.text and "two years" in doc.text
+    assert "Cookie policy" not in doc.text and "Login" not in doc.text
+    assert doc.title == "Bridge budget approved"
+
+
+def test_jsonl_one_article_per_line_and_bad_lines_skipped(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    rows = [
+        {"title": "Strike at the port", "date": "2024-05-02", "url": "https://example.org/a",
+         "text": "Dock workers stopped work for 24 hours."},
+        "not json {",
+        {"title": "No text"},
+        {"title": "Vote", "date": "2 maggio 2024", "text": "Il consiglio ha votato il bilancio."},
+    ]
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n",
+                    encoding="utf-8")
+    result = load_paths([path])
+    assert [(d.title, d.date, d.url) for d in result.documents] == [
+        ("Strike at the port", "2024-05-02", "https://example.org/a"),
+        ("Vote", "2024-05-02", None),
+    ]
+    assert len({d.id for d in result.documents}) == 2
+    reasons = dict(result.skipped)
+    assert "invalid JSON" in reasons[f"{path}:2"]
+    assert "text" in reasons[f"{path}:3"]
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_load(tmp_path):
+    (tmp_path / "good.txt").write_text("Headline here\nThe body of a real article.\n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.md").write_text("   \n\n", encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "latin1.txt").write_bytes("Perché è così\n".encode("latin-1"))
+    result = load_paths([tmp_path])
+    assert [d.title for d in result.documents] == ["Headline here"]
+    reasons = {name.rsplit("/", 1)[-1]: why for name, why in result.skipped}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["blank.md"] == "empty file"
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(RagError, match="no such file or folder"):
+        load_paths([tmp_path / "nope"])
