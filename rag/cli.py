@@ -63,6 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("ask", help="answer a question from the articles, with cited passages",
+                       description="Answer from the indexed articles; every sentence cites a passage [n], "
+                                   "or the bot says the sources do not cover it.")
+    p.add_argument("question")
+    p.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
+                   help="who writes the answer (default auto: Ollama if it answers, else local)")
+    p.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
+    p.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
+    p.add_argument("-k", type=int, help="passages to answer from (default 5)")
+    p.add_argument("--stream", action="store_true", help="show the model's draft on stderr as it is written")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("pull", help="download an Ollama model, with progress")
+    p.add_argument("model")
+    _common(p)
+    p.set_defaults(func=cmd_pull)
+
     p = sub.add_parser("docs", help="list the documents in the index")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
@@ -123,6 +142,43 @@ def cmd_search(args) -> int:
         print(f"    {h.chunk_id}  chars {h.start}-{h.end}  score {h.score:.4f}  ({', '.join(found_by)})")
         print(textwrap.indent(textwrap.fill(" ".join(h.text.split()), width=96), "    "))
         print()
+    return 0
+
+
+def cmd_ask(args) -> int:
+    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+
+    def draft(token: str) -> None:
+        sys.stderr.write(token)
+        sys.stderr.flush()
+
+    answer = bot.ask(args.question, backend=args.backend, k=args.k,
+                     on_token=draft if args.stream and not args.quiet else None)
+    if args.stream and not args.quiet:
+        sys.stderr.write("\n")
+    if args.json:
+        _print_json(answer.to_dict())
+        return 0
+    print(textwrap.fill(answer.answer, width=100))
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        print(f"[{c.n}] {c.title}" + (f" ({c.date})" if c.date else "") + f"  {c.doc_id} chars {c.start}-{c.end}")
+        print(textwrap.indent(textwrap.fill(f"“{' '.join(c.text.split())}”", width=96), "    "))
+    if not args.quiet:
+        log.info("\nbackend: %s (%s)", answer.backend, answer.backend_reason)
+        if answer.fallback:
+            log.info("note: %s", answer.fallback)
+    return 0
+
+
+def cmd_pull(args) -> int:
+    from .llm import OllamaLLM
+
+    settings = _settings(args, llm__ollama_model=args.model)
+    OllamaLLM(settings.llm).pull(progress=not args.quiet)
+    print(f"{args.model} is ready in Ollama")
     return 0
 
 

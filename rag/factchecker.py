@@ -5,17 +5,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
+from .answer import Answerer
 from .chunking import chunk_document
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
+from .llm import OnToken, choose
 from .retrieval import Retriever, build_bm25, build_faiss, sentence_rows, vectors_of
 from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import IndexData, IndexStore
-from .types import Document, Hit, IngestReport, RagError
+from .types import Answer, Document, Hit, IngestReport, RagError
 
 log = logging.getLogger("rag")
 
@@ -35,6 +38,7 @@ class FactChecker:
         self.data: IndexData | None = None
         self.embedder: Embedder | None = None
         self.retriever: Retriever | None = None
+        self.answerer: Answerer | None = None
 
     # -- opening -----------------------------------------------------------------------
 
@@ -89,6 +93,7 @@ class FactChecker:
         self.embedder = self._embedder_for(data.embedder)
         self.data = data
         self.retriever = Retriever(data, self.embedder, self.settings.retrieval)
+        self.answerer = Answerer(self.retriever, self.settings.answer)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -98,6 +103,38 @@ class FactChecker:
         if self.retriever is None:
             self._use(self.store.load())
         return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
+
+    def ask(self, question: str, backend: str | None = None, k: int | None = None,
+            on_token: OnToken | None = None) -> Answer:
+        """Answer from the indexed articles, citing passages as [n], or abstain.
+
+        `backend`: auto (default), ollama, llamacpp or extractive. `on_token` receives the
+        model's text as it is generated: a draft, shown before it is validated."""
+        started = time.perf_counter()
+        if self.retriever is None:
+            self._use(self.store.load())
+        hits = self.search(question, k=k)
+        retrieved = time.perf_counter()
+        evidence = self.answerer.evidence(question, hits)
+        llm_settings = self.settings.llm
+        if backend is not None:
+            llm_settings = dataclasses.replace(llm_settings, backend=backend)
+            Settings(llm=llm_settings).validate()
+        llm, reason = choose(llm_settings)
+        generation_ms = 0.0
+        if llm is None:
+            answer = self.answerer.extractive(question, hits, evidence, reason)
+        elif not self.answerer.relevant(evidence):
+            answer = self.answerer.abstain(question, hits, llm.name,
+                                           f"{reason}; nothing relevant was retrieved, so the model was not asked")
+        else:
+            answer, generation_ms = self.answerer.generate(question, hits, evidence, llm, reason, on_token)
+        total_ms = (time.perf_counter() - started) * 1000
+        retrieval_ms = (retrieved - started) * 1000
+        answer.timings_ms = {"retrieval": round(retrieval_ms, 1), "generation": round(generation_ms, 1),
+                             "validation": round(total_ms - retrieval_ms - generation_ms, 1),
+                             "total": round(total_ms, 1)}
+        return answer
 
     @property
     def documents(self) -> list[Document]:

@@ -61,10 +61,19 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.owners = sentence_owners(data.chunks)
+        self._query_vectors: dict[str, np.ndarray] = {}
         # Short queries ("XK-42 river crossing") often have no stopwords to tell their
         # language by: stem them like most of the corpus.
         langs = Counter(d.lang for d in data.documents.values() if d.lang)
         self.corpus_lang = langs.most_common(1)[0][0] if langs else None
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding; the last few are kept, as answering needs it again."""
+        if query not in self._query_vectors:
+            if len(self._query_vectors) > 64:
+                self._query_vectors.clear()
+            self._query_vectors[query] = self.embedder.embed_queries([query])[0]
+        return self._query_vectors[query]
 
     def dense(self, query: str, depth: int) -> list[tuple[int, float]]:
         """Chunks by cosine similarity: the better of the whole chunk and its best sentence.
@@ -73,7 +82,7 @@ class Retriever:
         sentence vectors keep it sharp while the chunk vector keeps the wider context."""
         if not self.data.chunks:
             return []
-        vector = self.embedder.embed_queries([query])
+        vector = self.query_vector(query)[None, :]
         best: dict[int, float] = {}
         scores, rows = self.data.faiss_index.search(vector, min(depth, self.data.faiss_index.ntotal))
         for row, score in zip(rows[0], scores[0]):

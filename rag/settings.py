@@ -64,11 +64,40 @@ class RetrievalSettings:
 
 
 @dataclass
+class LLMSettings:
+    backend: str = "auto"  # auto | ollama | llamacpp | extractive
+    # Ollama: the official client against this host (OLLAMA_HOST is honoured too).
+    ollama_host: str = ""  # "" = $OLLAMA_HOST or http://127.0.0.1:11434
+    ollama_model: str = "qwen2.5:7b-instruct"
+    timeout: float = 120.0  # seconds for one generation
+    probe_timeout: float = 1.0  # seconds `auto` waits to see whether Ollama is up
+    num_ctx: int = 4096
+    temperature: float = 0.0
+    max_tokens: int = 400
+    # llama.cpp: a GGUF path, or "packaged:gemma3-270m" / "packaged:qwen2.5-coder-1.5b".
+    gguf: str = ""
+    threads: int = 2
+
+
+@dataclass
+class AnswerSettings:
+    # Abstain when the best evidence sentence scores below this (e5 cosine + word overlap
+    # bonus; calibrated with scripts/calibrate_answers.py, see README).
+    abstain_below: float = 0.85
+    # A sentence of a model's answer is grounded when the passage it cites holds a sentence
+    # this similar to it (e5 cosine) and every number it states.
+    support_threshold: float = 0.85
+    max_sentences: int = 2  # sentences in an extractive answer
+
+
+@dataclass
 class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
 
     @property
     def index_dir(self) -> Path:
@@ -129,6 +158,8 @@ class Settings:
             raise RagError(f"retrieval mode must be hybrid, dense or keyword, got {r.mode!r}")
         if r.k < 1:
             raise RagError(f"k must be at least 1, got {r.k}")
+        if self.llm.backend not in ("auto", "ollama", "llamacpp", "extractive"):
+            raise RagError(f"backend must be auto, ollama, llamacpp or extractive, got {self.llm.backend!r}")
         if not 0.0 <= r.diversity < 1.0:
             raise RagError(f"diversity must be in [0, 1), got {r.diversity}")
 

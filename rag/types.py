@@ -93,3 +93,42 @@ class IngestReport:
             + f"; {self.chunks_embedded} chunks embedded;"
             + f" index holds {self.total_documents} documents, {self.total_chunks} chunks"
         )
+
+
+@dataclass
+class Citation:
+    """A cited source span: passage [n] of the answer; `text` is document.text[start:end]."""
+
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """An answer whose every sentence cites a retrieved passage, or an abstention."""
+
+    question: str
+    answer: str  # citations as [n]
+    abstained: bool
+    citations: list[Citation]
+    backend: str  # who wrote the answer: ollama, llamacpp or extractive
+    backend_reason: str = ""  # why that backend (e.g. "Ollama not reachable at ...")
+    conflicts: list[dict] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None  # why a model's answer was replaced by the extractive one
+    removed_citations: int = 0  # citations to passages that were not retrieved
+    passages: list[Hit] = field(default_factory=list)  # what the answer was drawn from
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("passages")
+        return data
