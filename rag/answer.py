@@ -1,13 +1,16 @@
-"""Answers with validated citations.
+"""Answers with validated citations, whatever wrote them.
 
-The pipeline, whatever the backend:
-1. score every sentence of the retrieved passages against the question (e5 cosine plus a
-   small bonus for shared words and for the kind of answer asked for: a number, a date);
+The pipeline:
+1. score every sentence of the retrieved passages against the question (e5 cosine plus small
+   bonuses for shared words and for holding the kind of thing asked: a number, a time);
 2. abstain when even the best sentence scores below `abstain_below`: nothing relevant;
-3. with an LLM: prompt it with the numbered passages, then check every sentence of its reply
-   (a valid [n], support by the cited passage, every number present there); when any sentence
-   fails, return the extractive answer instead and say why;
-4. without one (extractive): quote the best sentences, each with its [n].
+3. with an LLM: prompt it with the numbered passages, then validate its reply sentence by
+   sentence (grounding.py): every sentence must be supported by a retrieved passage, whose
+   number it then cites; citations to passages that were not retrieved are removed and counted.
+   A sentence the model left uncited, or cited wrongly, is re-attributed to the passage that
+   supports it, and counted. If any sentence has no support, or the answer rests on nothing
+   relevant to the question, the extractive answer is returned instead, saying why;
+4. without an LLM (extractive): quote the best sentences, each with its [n].
 """
 
 from __future__ import annotations
@@ -16,19 +19,21 @@ import re
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import prompts
+from .documents import DATELINE
+from .grounding import Grounding, Support
 from .llm import LLM, OnToken
-from .retrieval import Retriever, sentence_rows
+from .retrieval import Retriever
 from .settings import AnswerSettings
 from .text import detect_language, keyword_tokens, looks_like_heading, sentence_spans
 from .types import Answer, Citation, Hit
 
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+# "…Gladkov. [1]": a citation after the full stop belongs to the sentence before it.
+TRAILING_CITATIONS = re.compile(r"([.!?…])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NOT_IN_SOURCES = "NOT_IN_SOURCES"
-# Text that addresses a model rather than a reader: kept out of answers and flagged as data.
+# Text that addresses a model rather than a reader: never quoted, never support for anything.
 INJECTION = re.compile(
     r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|prompts?)"
     r"|disregard (all |the )?(previous|prior|above)|system prompt|you are now"
@@ -60,17 +65,23 @@ class Evidence:
     start: int
     end: int
     text: str
-    vector: np.ndarray
     score: float = 0.0
 
 
-def numbers_in(text: str) -> set[str]:
-    """Numbers as digit strings, so "100.000", "100,000" and "100000" compare equal."""
-    return {re.sub(r"[.,]", "", m) for m in NUMBER.findall(text)}
-
-
 def strip_citations(text: str) -> str:
-    return " ".join(CITATION.sub(" ", text).split())
+    """The text without [n] markers, and without the space they leave before punctuation."""
+    return re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(CITATION.sub(" ", text).split()))
+
+
+def split_reply(reply: str) -> list[tuple[str, list[int]]]:
+    """The reply's sentences, each with the passage numbers it cites (in order, repeats dropped)."""
+    text = TRAILING_CITATIONS.sub(lambda m: m.group(2) + m.group(1), reply.strip())
+    sentences = []
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        numbers = [int(x) for m in CITATION.findall(sentence) for x in re.split(r"[,;]", m)]
+        sentences.append((strip_citations(sentence), list(dict.fromkeys(numbers))))
+    return sentences
 
 
 class Answerer:
@@ -79,47 +90,55 @@ class Answerer:
     def __init__(self, retriever: Retriever, settings: AnswerSettings):
         self.retriever = retriever
         self.settings = settings
-        data = retriever.data
-        self.row_of = {c.id: i for i, c in enumerate(data.chunks)}
+        self.grounding = Grounding(retriever)
 
     # -- evidence ---------------------------------------------------------------------
 
     def evidence(self, question: str, hits: list[Hit]) -> list[Evidence]:
         """Every sentence of the passages, scored against the question, best first."""
-        data = self.retriever.data
         q = self.retriever.query_vector(question)
         lang = detect_language(question) or self.retriever.corpus_lang
         q_words = set(keyword_tokens(question, lang))
+        asks_number, asks_time = ASKS_NUMBER.search(question), ASKS_TIME.search(question)
         seen: set[tuple[str, int]] = set()
         found = []
         for n, hit in enumerate(hits, start=1):
-            row = self.row_of[hit.chunk_id]
-            chunk = data.chunks[row]
-            doc = data.documents[chunk.doc_id]
-            rows = sentence_rows(data.chunks, [row])
-            vectors = data.sentence_index.reconstruct_batch(np.array(rows, dtype=np.int64)) if rows else []
-            for (start, end), vector in zip(chunk.sentences, vectors):
+            doc = self.retriever.data.documents[hit.doc_id]
+            spans, vectors = self.grounding.sentences(hit)
+            for (start, end), vector in zip(spans, vectors):
                 text = doc.text[start:end]
                 # the same sentence in two overlapping passages counts once, under the first
                 if (doc.id, start) in seen or looks_like_heading(text) or INJECTION.search(text):
                     continue
                 seen.add((doc.id, start))
-                words = set(keyword_tokens(text, doc.lang))
                 score = float(vector @ q)
                 if lang and doc.lang and lang != doc.lang:
                     score += CROSS_LINGUAL
                 if q_words:
-                    score += WORD_BONUS * len(q_words & words) / len(q_words)
-                if (ASKS_NUMBER.search(question) and NUMBER.search(text)) or \
-                        (ASKS_TIME.search(question) and TIME_WORDS.search(text)):
-                    score += TYPE_BONUS
-                found.append(Evidence(n, hit, start, end, text, vector, score))
+                    score += WORD_BONUS * len(q_words & set(keyword_tokens(text, doc.lang))) / len(q_words)
+                body = DATELINE.sub("", text)  # the dateline's numbers answer nothing
+                if asks_number:
+                    score += TYPE_BONUS if NUMBER.search(body) else -TYPE_BONUS
+                if asks_time:
+                    score += TYPE_BONUS if TIME_WORDS.search(body) else -TYPE_BONUS
+                found.append(Evidence(n, hit, start, end, text, score))
         return sorted(found, key=lambda e: -e.score)
 
     def relevant(self, evidence: list[Evidence]) -> bool:
         return bool(evidence) and evidence[0].score >= self.settings.abstain_below
 
     # -- answers ----------------------------------------------------------------------
+
+    def answer(self, question: str, hits: list[Hit], llm: LLM | None, reason: str,
+               on_token: OnToken | None = None) -> tuple[Answer, float]:
+        """The answer and the time spent generating, in ms (0 when no model was asked)."""
+        evidence = self.evidence(question, hits)
+        if llm is None:
+            return self.extractive(question, hits, evidence, reason), 0.0
+        if not self.relevant(evidence):
+            return self.abstain(question, hits, llm.name,
+                                f"{reason}; nothing relevant was retrieved, so the model was not asked"), 0.0
+        return self.generate(question, hits, evidence, llm, reason, on_token)
 
     def abstain(self, question: str, hits: list[Hit], backend: str, reason: str) -> Answer:
         lang = detect_language(question) or self.retriever.corpus_lang
@@ -133,104 +152,92 @@ class Answerer:
         best = evidence[0]
         chosen = [best]
         for other in evidence[1:]:
-            if len(chosen) >= self.settings.max_sentences or other.score < best.score - 0.02:
+            if len(chosen) >= self.settings.max_sentences or other.score < best.score - self.settings.runner_up_margin:
                 break
             chosen.append(other)
         chosen.sort(key=lambda e: (e.n, e.start))
         text = " ".join(f"“{e.text}” [{e.n}]" for e in chosen)
         return Answer(question=question, answer=text, abstained=False,
-                      citations=[self._citation(e) for e in chosen], backend="extractive",
-                      backend_reason=reason, passages=hits)
+                      citations=[self._citation(e.n, e.hit, [(e.start, e.end)]) for e in chosen],
+                      backend="extractive", backend_reason=reason, passages=hits)
 
     def generate(self, question: str, hits: list[Hit], evidence: list[Evidence], llm: LLM,
                  reason: str, on_token: OnToken | None = None) -> tuple[Answer, float]:
         """Ask the LLM, then validate; returns the answer and the generation time in ms."""
         lang = detect_language(question) or self.retriever.corpus_lang or "en"
-        language = prompts.message("language_names", lang)
         passages = "\n".join(
-            prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date", text=h.text)
+            prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date", text=prompts.as_data(h.text))
             for n, h in enumerate(hits, start=1)
         )
         messages = [
-            {"role": "system", "content": prompts.render("answer_system.txt", language=language)},
-            {"role": "user", "content": prompts.render("answer_user.txt", passages=passages, question=question)},
+            {"role": "system", "content": prompts.render("answer_system.txt",
+                                                         language=prompts.message("language_names", lang))},
+            {"role": "user", "content": prompts.render("answer_user.txt", passages=passages,
+                                                       question=prompts.as_data(question))},
         ]
         started = time.perf_counter()
         reply = llm.chat(messages, on_token=on_token)
         generation_ms = (time.perf_counter() - started) * 1000
-        if NOT_IN_SOURCES in reply:
-            return self.abstain(question, hits, llm.name, f"{reason}; the model found no answer"), generation_ms
-        answer, problem = self.validate(question, reply, hits, llm.name, reason)
+        if NOT_IN_SOURCES in reply and len(strip_citations(reply.replace(NOT_IN_SOURCES, "")).split()) < 4:
+            answer = self.abstain(question, hits, llm.name, f"{reason}; the model found no answer in the passages")
+            answer.draft = reply
+            return answer, generation_ms
+        answer, problem = self.validate(question, reply, hits, evidence, llm.name, reason)
         if problem is None:
             return answer, generation_ms
         fallback = self.extractive(question, hits, evidence, reason)
-        fallback.fallback = f"the {llm.name} answer was not grounded ({problem}); showing the extractive answer"
+        fallback.fallback = f"the {llm.name} answer was rejected ({problem}); showing the extractive answer"
         fallback.removed_citations = answer.removed_citations
+        fallback.draft = reply
         return fallback, generation_ms
 
-    def validate(self, question: str, reply: str, hits: list[Hit], backend: str,
-                 reason: str) -> tuple[Answer, str | None]:
-        """Keep only citations to retrieved passages; every sentence must be supported.
+    def validate(self, question: str, reply: str, hits: list[Hit], evidence: list[Evidence],
+                 backend: str, reason: str) -> tuple[Answer, str | None]:
+        """Check every sentence of a model's reply against the passages.
 
-        Returns the cleaned answer and None, or the answer and what was wrong with it."""
-        removed = 0
-        kept_sentences = []
-        cited: dict[int, list[Evidence]] = {}
+        Returns the answer with valid citations only, and None, or the answer and what was
+        wrong with it (the first unsupported sentence, or an answer beside the question)."""
+        removed = added = 0
+        kept: list[str] = []
+        cited: dict[int, list[tuple[int, int]]] = {}
+        relevance = {(e.hit.doc_id, e.start): e.score for e in evidence}
+        best_relevance = -1.0
         problem = None
-        for start, end in sentence_spans(reply.strip()):
-            sentence = reply.strip()[start:end]
-            numbers = [int(x) for m in CITATION.findall(sentence) for x in re.split(r"[,;]", m)]
-            valid = sorted({x for x in numbers if 1 <= x <= len(hits)})
-            removed += sum(1 for x in numbers if not 1 <= x <= len(hits))
-            claim = strip_citations(sentence)
-            if len(claim.split()) < 3 and not valid:
-                continue  # a stray fragment ("[1]" alone, a bullet)
-            if not valid:
-                problem = problem or f"sentence without a valid citation: {claim[:60]!r}"
+        everything = list(enumerate(hits, start=1))
+        for claim, numbers in split_reply(reply):
+            valid = [x for x in numbers if 1 <= x <= len(hits)]
+            removed += len(numbers) - len(valid)
+            if len(re.findall(r"\w+", claim)) < 3:
+                continue  # a stray fragment: "[1]" alone, a bullet, "Sources:"
+            vector = self.grounding.embed([claim])[0]
+            support = self._supported(self.grounding.measure(claim, [(x, hits[x - 1]) for x in valid], vector,
+                                                             INJECTION.search))
+            if not support:  # uncited or mis-cited: is it supported by another retrieved passage?
+                support = self._supported(self.grounding.measure(claim, everything, vector, INJECTION.search))[:1]
+                added += len(support)
+            if not support:
+                problem = problem or f"no retrieved passage supports “{claim[:80]}”"
                 continue
-            support = self._support(claim, [(x, hits[x - 1]) for x in valid])
-            if support is None:
-                problem = problem or f"no cited passage supports: {claim[:60]!r}"
-                continue
-            for evidence in support:
-                cited.setdefault(evidence.n, []).append(evidence)
-            kept_sentences.append(claim + " " + "".join(f"[{x}]" for x in valid))
-        if not kept_sentences:
-            problem = problem or "empty answer"
-        citations = [self._citation(*sorted(cited[n], key=lambda e: e.start)) for n in sorted(cited)]
-        answer = Answer(question=question, answer=" ".join(kept_sentences), abstained=False,
-                        citations=citations, backend=backend, backend_reason=reason,
-                        removed_citations=removed, passages=hits)
+            for s in support:
+                cited.setdefault(s.n, []).append((s.start, s.end))
+                best_relevance = max(best_relevance, relevance.get((s.hit.doc_id, s.start), -1.0))
+            kept.append(claim.rstrip() + " " + "".join(f"[{s.n}]" for s in sorted(support, key=lambda s: s.n)))
+        if problem is None and not kept:
+            problem = "the answer is empty"
+        if problem is None and best_relevance < self.settings.abstain_below:
+            problem = "the answer rests on nothing that bears on the question"
+        citations = [self._citation(n, hits[n - 1], spans) for n, spans in sorted(cited.items())]
+        answer = Answer(question=question, answer=" ".join(kept), abstained=False, citations=citations,
+                        backend=backend, backend_reason=reason, removed_citations=removed,
+                        added_citations=added, passages=hits, draft=reply)
         return answer, problem
 
-    def _support(self, claim: str, cited: list[tuple[int, Hit]]) -> list[Evidence] | None:
-        """The sentences of the cited passages that support the claim, or None if none does."""
-        data = self.retriever.data
-        vector = self.retriever.embedder.embed_passages([claim])[0]
-        best: list[Evidence] = []
-        for n, hit in cited:
-            row = self.row_of[hit.chunk_id]
-            chunk = data.chunks[row]
-            doc = data.documents[chunk.doc_id]
-            rows = sentence_rows(data.chunks, [row])
-            vectors = data.sentence_index.reconstruct_batch(np.array(rows, dtype=np.int64))
-            scores = vectors @ vector
-            for j, (a, b) in enumerate(chunk.sentences):  # instructions in the data support nothing
-                if INJECTION.search(doc.text[a:b]):
-                    scores[j] = -1.0
-            i = int(np.argmax(scores))
-            start, end = chunk.sentences[i]
-            best.append(Evidence(n, hit, start, end, doc.text[start:end], vectors[i], float(scores[i])))
-        passages_text = " ".join(h.text for _, h in cited)
-        if not numbers_in(claim) <= numbers_in(passages_text):
-            return None
-        supported = [e for e in best if e.score >= self.settings.support_threshold]
-        return supported or None
+    def _supported(self, measured: list[Support]) -> list[Support]:
+        return [s for s in measured if not s.vetoed and s.score >= self.settings.support_threshold]
 
-    def _citation(self, *evidence: Evidence) -> Citation:
-        """One citation of passage [n]; its span covers the given sentences of that passage."""
-        first = evidence[0]
-        start, end = min(e.start for e in evidence), max(e.end for e in evidence)
-        doc = self.retriever.data.documents[first.hit.doc_id]
-        return Citation(n=first.n, doc_id=doc.id, title=doc.title, date=doc.date,
-                        chunk_id=first.hit.chunk_id, start=start, end=end, text=doc.text[start:end])
+    def _citation(self, n: int, hit: Hit, spans: list[tuple[int, int]]) -> Citation:
+        """Passage [n] cited for the given sentences: the span runs from the first to the last."""
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        doc = self.retriever.data.documents[hit.doc_id]
+        return Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=hit.chunk_id,
+                        start=start, end=end, text=doc.text[start:end])

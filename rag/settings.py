@@ -84,10 +84,12 @@ class AnswerSettings:
     # Abstain when the best evidence sentence scores below this (e5 cosine + word overlap
     # bonus; calibrated with scripts/calibrate_answers.py, see README).
     abstain_below: float = 0.85
-    # A sentence of a model's answer is grounded when the passage it cites holds a sentence
-    # this similar to it (e5 cosine) and every number it states.
+    # A sentence of a model's answer is grounded when a retrieved passage supports it with at
+    # least this score (grounding.py: e5 cosine + word overlap - missing names) and states
+    # every number and date it does (calibrated with scripts/calibrate_support.py).
     support_threshold: float = 0.85
     max_sentences: int = 2  # sentences in an extractive answer
+    runner_up_margin: float = 0.02  # a second sentence is quoted when it scores this close to the best
 
 
 @dataclass

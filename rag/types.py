@@ -126,6 +126,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None  # why a model's answer was replaced by the extractive one
     removed_citations: int = 0  # citations to passages that were not retrieved
+    added_citations: int = 0  # sentences the model left uncited or mis-cited, attributed by validation
+    draft: str | None = None  # the model's own text, before validation (None: no model was asked)
     passages: list[Hit] = field(default_factory=list)  # what the answer was drawn from
 
     def to_dict(self) -> dict:

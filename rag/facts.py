@@ -1,0 +1,400 @@
+"""The checkable facts a sentence states, and how two sentences' facts agree or clash.
+
+A sentence's facts are its quantities ("oltre 100.000 residenti"), dates ("12 novembre",
+"lunedì"), proper names ("Marco Rubio", "Ginevra") and whether it is negated. Comparing a
+statement's facts with a source's answers two questions without any model:
+
+- is everything the statement asserts there in the source? (answer validation)
+- does the source give a *different* value for the same slot: another number for the same
+  unit, another date, another place? (claim checking: a refutation)
+
+It is deliberately transparent: every clash carries what the statement says and what the
+source says instead, so a verdict can explain itself. Names match across spellings and
+languages by fuzzy matching ("Serghei"/"Sergej", "Ginevra"/"Geneva") and by babel's
+localised country names ("Stati Uniti"/"United States").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from .text import _LANGS, fold
+
+LOCALES = tuple(_LANGS)  # the languages text.py can tell apart: it, en, fr, de, es, pt
+NAME_SIMILARITY = 70  # rapidfuzz ratio (0-100) above which two names are spellings of one
+UNIT_SIMILARITY = 70  # ... and two unit words ("residenti"/"residents") the same unit
+
+# A number as written: 100.000 / 100,000 / 1,5 / 24 (a separator before exactly three digits
+# groups thousands; otherwise it is a decimal point).
+_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u202f\u00a0 ]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?(?![\d])")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# Words that qualify a quantity as a bound rather than an exact count.
+_APPROX = {"oltre", "piu", "circa", "quasi", "almeno", "over", "more", "about", "around", "nearly",
+           "almost", "least", "than", "di", "plus", "environ", "presque", "uber", "fast", "etwa",
+           "mehr", "als", "mas", "casi", "cerca", "de", "mais", "quase"}
+# Negation words per language (folded). A sentence is negated when it holds one.
+_NEGATIONS = {
+    "it": {"non", "mai", "nessuno", "nessuna", "nessun", "niente", "nulla", "ne"},
+    "en": {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot",
+           "didn't", "doesn't", "don't", "isn't", "wasn't", "weren't", "won't", "hasn't", "haven't",
+           "hadn't", "aren't", "couldn't", "wouldn't", "shouldn't"},
+    "fr": {"ne", "pas", "jamais", "aucun", "aucune", "personne", "rien"},
+    "de": {"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nichts"},
+    "es": {"no", "nunca", "ningun", "ninguno", "ninguna", "nada", "nadie"},
+    "pt": {"nao", "nunca", "nenhum", "nenhuma", "nada", "ninguem"},
+}
+# Prepositions before a place name ("a Ginevra", "in Geneva"): they mark a name as a place.
+_LOCATIVE = {
+    "it": {"a", "in", "da", "presso", "verso", "nel", "nella", "vicino"},
+    "en": {"in", "at", "to", "from", "near", "into"},
+    "fr": {"a", "en", "au", "aux", "dans", "de", "vers", "pres"},
+    "de": {"in", "nach", "im", "bei", "aus", "von"},
+    "es": {"a", "en", "de", "desde", "hacia", "cerca"},
+    "pt": {"a", "em", "no", "na", "de", "para", "perto"},
+}
+# Sentence starts, so a capitalised first word is not taken for a name.
+_OPENERS = re.compile(r"(^|[.!?:;…–—\n«“\"(]\s*)$")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    text: str  # as written, e.g. "100.000"
+    unit: str  # the folded word after it, e.g. "residenti" ("" when none)
+    bound: bool = False  # "oltre 100.000", "more than 190": a bound, not an exact count
+
+
+@dataclass(frozen=True)
+class DateRef:
+    text: str
+    day: int | None = None
+    month: int | None = None
+    year: int | None = None
+    weekday: int | None = None  # 0 = Monday
+
+
+@dataclass(frozen=True)
+class Name:
+    text: str  # as written, e.g. "Marco Rubio"
+    place: bool = False  # after a locative preposition, or a country
+
+
+@dataclass
+class Facts:
+    quantities: list[Quantity] = field(default_factory=list)
+    dates: list[DateRef] = field(default_factory=list)
+    names: list[Name] = field(default_factory=list)
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Clash:
+    """The source gives another value for something the statement asserts."""
+
+    kind: str  # number | date | name
+    statement: str  # what the statement says
+    source: str  # what the source says instead
+
+    def describe(self) -> str:
+        return f"{self.kind}: the statement says “{self.statement}”, the source says “{self.source}”"
+
+
+@dataclass
+class Comparison:
+    missing: list[str] = field(default_factory=list)  # asserted facts the source does not state
+    clashes: list[Clash] = field(default_factory=list)  # asserted facts the source contradicts
+    names_total: int = 0
+    names_missing: int = 0
+
+    @property
+    def hard_missing(self) -> list[str]:
+        """Missing numbers and dates: exact facts an answer must not add."""
+        return [m for m in self.missing if not m.startswith("name:")]
+
+
+# -- language data (babel) ------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _calendar(lang: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """Folded month and weekday names (wide and abbreviated) -> number, of one or every locale."""
+    from babel import Locale
+
+    months, days = {}, {}
+    for code in [lang] if lang else LOCALES:
+        locale = Locale(code)
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in locale.months[context][width].items():
+                    if len(name.strip(".")) >= 3:
+                        months[fold(name.strip("."))] = number
+                for number, name in locale.days[context][width].items():
+                    if width == "wide":
+                        days[fold(name)] = number
+    return months, days
+
+
+@functools.lru_cache(maxsize=None)
+def _territories() -> dict[str, str]:
+    """Folded country and region names in every locale -> territory code ("stati uniti" -> "US")."""
+    from babel import Locale
+
+    names = {}
+    for code in LOCALES:
+        for territory, name in Locale(code).territories.items():
+            if territory.isalpha() and len(name) > 3:
+                names[fold(name)] = territory
+    return names
+
+
+# -- extraction -------------------------------------------------------------------------------
+
+
+def _number_value(text: str) -> float | None:
+    digits = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if re.fullmatch(r"\d{1,3}([.,]\d{3})+", digits):
+        return float(re.sub(r"[.,]", "", digits))
+    try:
+        return float(digits.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _words_to_digits(text: str, lang: str | None) -> str:
+    """Spelled-out numbers as digits ("dieci" -> "10", "one hundred thousand" -> "100000")."""
+    if lang not in LOCALES:
+        return text
+    try:
+        from text_to_num import alpha2digit
+
+        return alpha2digit(text, lang, threshold=3)
+    except Exception:  # the converter is a best effort, never a failure
+        return text
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    """Word tokens with their offsets; an elided article ("dell’Ucraina") and an English
+    possessive ("Ukraine's") are split off."""
+    out = []
+    for m in _WORD.finditer(text):
+        word, start = re.sub(r"['’]s$", "", m.group()), m.start()
+        head, sep, tail = re.split(r"(['’])", word, maxsplit=1)[:3] if re.search(r"['’]", word) else (word, "", "")
+        if sep and len(head) <= 5 and tail:  # l’, dell’, un’, d’, all’, nell’
+            out.append((start, start + len(head), head))
+            out.append((start + len(head) + 1, m.end(), tail))
+        else:
+            out.append((start, start + len(word), word))
+    return out
+
+
+def _dates(text: str, tokens, lang: str | None) -> tuple[list[DateRef], set[int]]:
+    """Dates written as "12 novembre [2025]", "November 12", "lunedì"; and the token indexes used.
+
+    Month and day names come from every locale, so a capitalised word of another language
+    ("Marco" is March in Portuguese) counts only next to a day number or a year."""
+    months, days = _calendar()
+    own_months, own_days = _calendar(lang) if lang in LOCALES else ({}, {})
+    found, used = [], set()
+    for i, (start, end, word) in enumerate(tokens):
+        key = fold(word)
+        if key in days and (word.islower() or key in own_days):
+            found.append(DateRef(word, weekday=days[key]))
+            used.add(i)
+        elif key in months and (len(key) > 3 or word[0].isupper()):
+            before = text[max(0, start - 4) : start].strip()
+            after = re.match(r"\s*(\d{1,2})(?!\d)(?:st|nd|rd|th)?(?:,?\s*(\d{4}))?", text[end:])
+            day = year = None
+            if re.search(r"(\d{1,2})$", before):
+                day = int(re.search(r"(\d{1,2})$", before).group(1))
+                after_year = re.match(r"\s*(\d{4})", text[end:])
+                year = int(after_year.group(1)) if after_year else None
+            elif after:
+                day, year = int(after.group(1)), int(after.group(2)) if after.group(2) else None
+            elif key == "may" or not (word.islower() or key in own_months):
+                continue  # "may" is a verb far more often than a month; "Marco" is a name
+            else:
+                year_match = re.match(r"\s*(\d{4})", text[end:])
+                year = int(year_match.group(1)) if year_match else None
+            if day is not None and not 1 <= day <= 31:
+                day = None
+            found.append(DateRef(word, day=day, month=months[key], year=year))
+            used.add(i)
+    # A year on its own ("since 2004", "nel 1971"), when no month took it.
+    taken = {d.year for d in found}
+    for m in re.finditer(r"(?<![\d.,])(19\d\d|20\d\d)(?!\d|[.,]\d)", text):
+        if int(m.group()) not in taken:
+            found.append(DateRef(m.group(), year=int(m.group())))
+    return found, used
+
+
+def extract(text: str, lang: str | None = None) -> Facts:
+    """The quantities, dates, names and negation of one sentence (or a short passage)."""
+    from .text import detect_language
+
+    lang = lang or detect_language(text)
+    written = {m.group() for m in _NUMBER.finditer(text)}
+    text = _words_to_digits(text, lang)
+    tokens = _tokens(text)
+    dates, date_tokens = _dates(text, tokens, lang)
+    date_spans = [(tokens[i][0], tokens[i][1]) for i in date_tokens]
+
+    quantities = []
+    for m in _NUMBER.finditer(text):
+        value = _number_value(m.group())
+        if value is None or (value < 3 and m.group() not in written):
+            continue  # "un incontro": the converter reads some articles as 1
+        # A day or a year that belongs to a date is not a quantity.
+        near_date = any(abs(m.start() - e) <= 2 or abs(s - m.end()) <= 2 for s, e in date_spans)
+        if near_date or (1900 <= value <= 2100 and "." not in m.group() and "," not in m.group()):
+            continue
+        rest = text[m.end():]
+        following = _WORD.match(text, m.end() + len(rest) - len(rest.lstrip()))
+        preceding = [fold(w) for w in _WORD.findall(text[max(0, m.start() - 20) : m.start()])][-2:]
+        quantities.append(Quantity(value, m.group(), fold(following.group()) if following else "",
+                                   bound=any(w in _APPROX for w in preceding)))
+
+    stop = _stopwords()
+    territories = _territories()
+    locative = _LOCATIVE.get(lang or "", set())
+    names: list[Name] = []
+    run: list[tuple[int, int, str]] = []
+    place_run = False
+
+    def close_run():
+        if run:
+            names.append(Name(text[run[0][0] : run[-1][1]], place_run or fold(text[run[0][0] : run[-1][1]]) in territories))
+
+    for i, (start, end, word) in enumerate(tokens):
+        initial = bool(_OPENERS.search(text[max(0, start - 3) : start])) or start == 0
+        capital = word[0].isupper() and i not in date_tokens
+        is_name = capital and fold(word) not in stop and fold(word) not in _language_words() \
+            and not (initial and not _next_is_capital(tokens, i))
+        joined = run and re.fullmatch(r"[ \t-]*", text[run[-1][1] : start])
+        if is_name and run and not joined:  # "Belgorod, Kursk": two names
+            close_run()
+            run = []
+        if is_name:
+            if not run:
+                prev = fold(tokens[i - 1][2]) if i > 0 and start - tokens[i - 1][1] <= 2 else ""
+                place_run = prev in locative
+            run.append((start, end, word))
+            continue
+        # "Dipartimento di Stato": a lowercase link word inside a name keeps the run open
+        if run and fold(word) in {"di", "de", "del", "della", "of", "von", "van", "da"} and \
+                i + 1 < len(tokens) and tokens[i + 1][2][0].isupper():
+            run.append((start, end, word))
+            continue
+        close_run()
+        run = []
+    close_run()
+
+    words = {fold(w) for _, _, w in tokens}
+    negations = _NEGATIONS.get(lang or "", set()) | (_NEGATIONS["en"] if lang is None else set())
+    return Facts(quantities, dates, names, negated=bool(words & negations))
+
+
+def _next_is_capital(tokens, i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1][2][:1].isupper() and tokens[i + 1][0] - tokens[i][1] <= 1
+
+
+@functools.lru_cache(maxsize=None)
+def _stopwords() -> frozenset[str]:
+    from .text import _all_stopwords
+
+    return _all_stopwords()
+
+
+@functools.lru_cache(maxsize=None)
+def _language_words() -> frozenset[str]:
+    """Language names, which English capitalises as adjectives ("Russian", "Ukrainian"): not names."""
+    from babel import Locale
+
+    return frozenset(fold(name) for code in LOCALES for name in Locale(code).languages.values()
+                     if " " not in name)
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two names for one entity: a shared word spelled alike ("Lavrov"/"Serghei Lavrov",
+    "Sergej"/"Serghei", "Ginevra"/"Geneva"), or one country in two languages."""
+    from rapidfuzz import fuzz
+
+    fa, fb = fold(a), fold(b)
+    if fa == fb:
+        return True
+    territories = _territories()
+    if fa in territories and territories.get(fb) == territories[fa]:
+        return True
+    wa = [w for w in re.findall(r"\w+", fa) if len(w) >= 3 and w not in _stopwords()]
+    wb = [w for w in re.findall(r"\w+", fb) if len(w) >= 3 and w not in _stopwords()]
+    return any(x == y or (min(len(x), len(y)) >= 4 and fuzz.ratio(x, y) >= NAME_SIMILARITY)
+               for x in wa for y in wb)
+
+
+def _same_quantity(a: Quantity, b: Quantity) -> bool:
+    return abs(a.value - b.value) <= 0.005 * max(abs(a.value), abs(b.value), 1e-9)
+
+
+def _same_unit(a: Quantity, b: Quantity) -> bool:
+    from rapidfuzz import fuzz
+
+    return bool(a.unit) and bool(b.unit) and (a.unit == b.unit or fuzz.ratio(a.unit, b.unit) >= UNIT_SIMILARITY)
+
+
+def _same_date(a: DateRef, b: DateRef) -> bool | None:
+    """True/False when the two dates can be compared, None when they share no field."""
+    if (a.month is None) != (b.month is None) and a.weekday is None and b.weekday is None:
+        return None  # a bare year against a day of some year: too loose to call a clash
+    shared = [(x, y) for x, y in ((a.day, b.day), (a.month, b.month), (a.year, b.year), (a.weekday, b.weekday))
+              if x is not None and y is not None]
+    if not shared:
+        return None
+    return all(x == y for x, y in shared)
+
+
+def compare(statement: Facts, source: Facts) -> Comparison:
+    """What of the statement's facts the source states, lacks, or contradicts."""
+    result = Comparison(names_total=len(statement.names))
+
+    unclaimed = [q for q in source.quantities if not any(_same_quantity(q, s) for s in statement.quantities)]
+    for q in statement.quantities:
+        if any(_same_quantity(q, s) for s in source.quantities):
+            continue
+        rival = next((s for s in unclaimed if _same_unit(q, s)), None)
+        if rival is None and len(unclaimed) == 1 and len(statement.quantities) == 1:
+            rival = unclaimed[0]  # one number each, different units' words (another language)
+        if rival is not None:
+            result.clashes.append(Clash("number", _quantity_text(q), _quantity_text(rival)))
+        else:
+            result.missing.append(f"number: {_quantity_text(q)}")
+
+    for d in statement.dates:
+        verdicts = [_same_date(d, s) for s in source.dates]
+        if any(v is True for v in verdicts):
+            continue
+        rival = next((s for s, v in zip(source.dates, verdicts) if v is False), None)
+        if rival is not None:
+            result.clashes.append(Clash("date", d.text if d.day is None else f"{d.day} {d.text}",
+                                        rival.text if rival.day is None else f"{rival.day} {rival.text}"))
+        else:
+            result.missing.append(f"date: {d.text}")
+
+    unmatched_source = [n for n in source.names if not any(same_name(n.text, s.text) for s in statement.names)]
+    for name in statement.names:
+        if any(same_name(name.text, s.text) for s in source.names):
+            continue
+        rival = next((s for s in unmatched_source if name.place and s.place), None)
+        if rival is not None:
+            result.clashes.append(Clash("name", name.text, rival.text))
+        else:
+            result.missing.append(f"name: {name.text}")
+            result.names_missing += 1
+    return result
+
+
+def _quantity_text(q: Quantity) -> str:
+    return f"{q.text} {q.unit}".strip()

@@ -1,0 +1,125 @@
+"""How well a retrieved passage supports a statement (an answer sentence, or a claim).
+
+The support score of a statement against a passage is
+
+    score = similarity + LEXICAL_WEIGHT * word overlap - NAME_PENALTY * share of names not found
+
+where `similarity` is the e5 cosine between the statement and the passage's closest sentence
+(or the whole passage, whichever is closer: a statement may join two sentences), and the word
+overlap is the share of the statement's content words found in the passage (high for a
+same-language paraphrase, near zero across languages, where similarity carries it). On top of
+the score, facts.compare() vetoes: a number or date the passage contradicts or does not state,
+or a place it names differently, means the passage does not support the statement, however
+similar the words. Thresholds are settings (AnswerSettings), calibrated with
+scripts/calibrate_support.py on eval/support_dev.jsonl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import facts
+from .documents import DATELINE
+from .retrieval import Retriever, sentence_rows
+from .text import detect_language, keyword_tokens, looks_like_heading
+from .types import Hit
+
+LEXICAL_WEIGHT = 0.10
+NAME_PENALTY = 0.06
+
+
+@dataclass
+class Support:
+    """A passage [n] measured against a statement."""
+
+    n: int
+    hit: Hit
+    start: int  # the passage's closest sentence, in document offsets
+    end: int
+    text: str
+    similarity: float
+    overlap: float
+    comparison: facts.Comparison
+    score: float
+
+    @property
+    def vetoed(self) -> bool:
+        return bool(self.comparison.clashes or self.comparison.hard_missing)
+
+    def why_not(self) -> str:
+        """What keeps this passage from supporting the statement, for the user."""
+        if self.comparison.clashes:
+            return "; ".join(c.describe() for c in self.comparison.clashes)
+        if self.comparison.hard_missing:
+            return "the passage does not state " + ", ".join(m.split(": ", 1)[1] for m in self.comparison.hard_missing)
+        return f"support score {self.score:.3f} is below the threshold"
+
+
+class Grounding:
+    """Measures statements against the passages of one index."""
+
+    def __init__(self, retriever: Retriever):
+        self.retriever = retriever
+        self.data = retriever.data
+        self.row_of = {c.id: i for i, c in enumerate(self.data.chunks)}
+
+    def sentences(self, hit: Hit) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The passage's sentences (document offsets) and their stored vectors."""
+        row = self.row_of[hit.chunk_id]
+        chunk = self.data.chunks[row]
+        rows = sentence_rows(self.data.chunks, [row])
+        vectors = self.data.sentence_index.reconstruct_batch(np.array(rows, dtype=np.int64)) if rows \
+            else np.zeros((0, self.data.sentence_index.d), np.float32)
+        return list(chunk.sentences), vectors
+
+    def statements(self, hit: Hit) -> list[tuple[int, int]]:
+        """The sentence spans of a passage as evidence: a leading dateline ("Mosca, 9 novembre
+        2025 – ") is the article's metadata, not something the article states."""
+        doc = self.data.documents[hit.doc_id]
+        spans = []
+        for start, end in self.sentences(hit)[0]:
+            dateline = DATELINE.match(doc.text[start:end])
+            spans.append((start + dateline.end(), end) if dateline and dateline.end() < end - start else (start, end))
+        return spans
+
+    def chunk_vector(self, hit: Hit) -> np.ndarray:
+        return self.data.faiss_index.reconstruct(self.row_of[hit.chunk_id])
+
+    def embed(self, statements: list[str]) -> np.ndarray:
+        return self.retriever.embedder.embed_passages(statements)
+
+    def measure(self, statement: str, passages: list[tuple[int, Hit]], vector: np.ndarray | None = None,
+                skip=None) -> list[Support]:
+        """Each passage against the statement, best score first.
+
+        `skip(text)` marks sentences that can support nothing (e.g. text addressed to a model)."""
+        if vector is None:
+            vector = self.embed([statement])[0]
+        lang = detect_language(statement) or self.retriever.corpus_lang
+        stated = facts.extract(statement, lang)
+        results = []
+        for n, hit in passages:
+            doc = self.data.documents[hit.doc_id]
+            vectors = self.sentences(hit)[1]
+            spans = self.statements(hit)
+            scores = vectors @ vector if len(spans) else np.zeros(0)
+            for j, (a, b) in enumerate(spans):
+                text = doc.text[a:b]
+                if looks_like_heading(text) or (skip and skip(text)):
+                    scores[j] = -1.0
+            usable = [j for j in range(len(spans)) if scores[j] > -1.0]
+            if not usable:
+                continue
+            best = max(usable, key=lambda j: scores[j])
+            start, end = spans[best]
+            body = " ".join(doc.text[spans[j][0] : spans[j][1]] for j in usable)
+            similarity = max(float(scores[best]), float(self.chunk_vector(hit) @ vector))
+            comparison = facts.compare(stated, facts.extract(body, doc.lang))
+            words = set(keyword_tokens(statement, doc.lang))
+            overlap = len(words & set(keyword_tokens(body, doc.lang))) / len(words) if words else 0.0
+            names = comparison.names_missing / comparison.names_total if comparison.names_total else 0.0
+            score = similarity + LEXICAL_WEIGHT * overlap - NAME_PENALTY * names
+            results.append(Support(n, hit, start, end, doc.text[start:end], similarity, overlap, comparison, score))
+        return sorted(results, key=lambda s: -s.score)

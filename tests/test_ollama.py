@@ -1,0 +1,128 @@
+"""The Ollama backend against a local test server that speaks Ollama's HTTP API.
+
+No Ollama daemon can run on these machines; FakeOllama (tests/fake_ollama.py) serves
+/api/show, /api/tags, /api/chat (streamed and not) and /api/pull, and can fail on purpose.
+"""
+
+import json
+import socket
+
+import pytest
+from conftest import assert_one_line_error, run_rag
+from fake_ollama import FakeOllama
+
+from rag import FactChecker
+from rag.settings import Settings
+from rag.types import RagError
+
+QUESTION = "Dove era previsto il vertice tra Trump e Putin?"
+GOOD = "Il vertice tra Trump e Putin era previsto per il 12 novembre a Ginevra."
+
+
+@pytest.fixture
+def ollama():
+    with FakeOllama() as server:
+        yield server
+
+
+def bot_for(seed_index, host: str, **llm) -> FactChecker:
+    settings = Settings.load(llm__ollama_host=host, **{f"llm__{k}": v for k, v in llm.items()})
+    return FactChecker.open(seed_index, settings=settings)
+
+
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_chat_without_streaming_sends_the_settings_and_the_answer_is_validated(seed_index, ollama):
+    ollama.replies.append(GOOD)
+    bot = bot_for(seed_index, ollama.host, num_ctx=2048, temperature=0.1)
+    answer = bot.ask(QUESTION, backend="ollama")
+    assert answer.backend == "ollama" and answer.fallback is None
+    assert "Ginevra" in answer.answer and answer.citations  # cited by validation
+    request = ollama.requests[-1]
+    assert request["stream"] is False and request["model"] == "qwen2.5:7b-instruct"
+    assert request["options"]["num_ctx"] == 2048 and request["options"]["temperature"] == 0.1
+    assert "<passages>" in request["messages"][1]["content"]
+
+
+def test_streaming_delivers_the_draft_token_by_token(seed_index, ollama):
+    ollama.replies.append(GOOD + " [1]")
+    tokens = []
+    answer = bot_for(seed_index, ollama.host).ask(QUESTION, backend="ollama", on_token=tokens.append)
+    assert len(tokens) > 5 and "".join(tokens) == GOOD + " [1]"
+    assert ollama.requests[-1]["stream"] is True
+    assert answer.backend == "ollama" and "Ginevra" in answer.answer
+
+
+def test_auto_uses_ollama_when_it_answers_and_says_why(seed_index, ollama):
+    ollama.replies.append(GOOD)
+    answer = bot_for(seed_index, ollama.host).ask(QUESTION)
+    assert answer.backend == "ollama" and "Ollama answered at" in answer.backend_reason
+
+
+def test_auto_without_the_model_uses_extractive_and_says_why(seed_index, ollama):
+    ollama.mode = "missing"
+    answer = bot_for(seed_index, ollama.host).ask(QUESTION)
+    assert answer.backend == "extractive" and "has no model qwen2.5:7b-instruct" in answer.backend_reason
+    assert ollama.requests == []
+
+
+def test_auto_with_ollama_down_uses_extractive_and_says_why(seed_index):
+    host = closed_port()
+    answer = bot_for(seed_index, host).ask(QUESTION)
+    assert answer.backend == "extractive"
+    assert f"Ollama not reachable at {host}" in answer.backend_reason and "using extractive" in answer.backend_reason
+
+
+def test_auto_falls_back_when_the_server_fails_mid_answer(seed_index, ollama):
+    ollama.mode = "error500"  # /api/show still answers, /api/chat fails
+    answer = bot_for(seed_index, ollama.host).ask(QUESTION)
+    assert answer.backend == "extractive" and "HTTP 500" in answer.backend_reason
+
+
+def test_a_requested_ollama_that_fails_is_a_clear_error(seed_index, ollama):
+    ollama.mode = "error500"
+    with pytest.raises(RagError, match="Ollama failed: llama runner process has terminated \\(HTTP 500\\)"):
+        bot_for(seed_index, ollama.host).ask(QUESTION, backend="ollama")
+
+
+def test_a_slow_reply_hits_the_timeout(seed_index, ollama):
+    ollama.mode, ollama.slow_seconds = "slow", 3
+    with pytest.raises(RagError, match="did not answer within 1 s"):
+        bot_for(seed_index, ollama.host, timeout=1.0).ask(QUESTION, backend="ollama")
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_cli_missing_model_is_one_line_naming_the_pull_command(seed_index, ollama):
+    ollama.mode = "missing"
+    result = run_rag("ask", QUESTION, "--backend", "ollama", "--index", str(seed_index),
+                     env={"OLLAMA_HOST": ollama.host})
+    assert_one_line_error(result, "has no model qwen2.5:7b-instruct", "rag pull qwen2.5:7b-instruct")
+
+
+def test_cli_ollama_down_is_one_line(seed_index):
+    result = run_rag("ask", QUESTION, "--backend", "ollama", "--index", str(seed_index),
+                     env={"OLLAMA_HOST": closed_port()})
+    assert_one_line_error(result, "Ollama is not reachable at")
+
+
+def test_cli_ask_with_ollama_prints_json_and_streams_the_draft_to_stderr(seed_index, ollama):
+    ollama.replies.append(GOOD + " [1]")
+    result = run_rag("ask", QUESTION, "--backend", "ollama", "--stream", "--json", "--index", str(seed_index),
+                     env={"OLLAMA_HOST": ollama.host})
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["backend"] == "ollama" and "Ginevra" in payload["answer"]
+    assert "12 novembre a Ginevra" in result.stderr  # the draft, as it was generated
+
+
+def test_cli_pull_shows_progress_on_stderr(ollama):
+    result = run_rag("pull", "llama3.2:1b", env={"OLLAMA_HOST": ollama.host})
+    assert result.returncode == 0, result.stderr
+    assert "llama3.2:1b is ready" in result.stdout
+    assert "Pulling llama3.2:1b" in result.stderr and "100/100" in result.stderr
