@@ -91,7 +91,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("documents", nargs="+", metavar="DOC")
     _common(p)
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("eval", help="measure the bot on a gold set of questions and claims",
+                       description="Run every gold item through the same API as `ask` and `check`, score it, "
+                                   "print a table and write results.jsonl, report.md and metrics.png to --out.")
+    p.add_argument("--gold", metavar="FILE", help="gold set, JSONL (default: eval/gold.jsonl)")
+    p.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
+                   help="who writes the answers (default auto)")
+    p.add_argument("--only", choices=["qa", "claims"], help="only the questions, or only the claims")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N items (a quick run)")
+    p.add_argument("--out", metavar="DIR", help="where to write the reports (default: eval/reports/<timestamp>/)")
+    p.add_argument("--fail-under", type=_floor, action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 when METRIC is below VALUE (repeatable), e.g. answer.accuracy=0.6")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_eval)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _floor(text: str) -> tuple[str, float]:
+    from .evaluate import parse_floor
+
+    try:
+        return parse_floor(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _settings(args, **overrides) -> Settings:
@@ -199,6 +233,48 @@ def cmd_remove(args) -> int:
     report = bot.remove(args.documents)
     print(f"{bot.store.root}: removed {', '.join(report.removed)}; "
           f"index holds {report.total_documents} documents, {report.total_chunks} chunks")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import time
+    from datetime import datetime
+    from pathlib import Path
+
+    from .eval_report import default_out_dir, format_table, make_out_dir, write_outputs
+    from .evaluate import GOLD_FILE, check_floors, load_gold, run_eval, score
+
+    gold = Path(args.gold) if args.gold else GOLD_FILE
+    items = load_gold(gold)
+    if args.only:
+        items = [i for i in items if i.kind == {"qa": "qa", "claims": "claim"}[args.only]]
+    items = items[: args.limit] if args.limit else items
+    if not items:
+        raise RagError(f"{gold} holds no {args.only} items")
+    if any(i.kind == "claim" for i in items) and not hasattr(FactChecker, "check"):
+        raise RagError("claim verification is not available in this version; run `rag eval --only qa`")
+    out = make_out_dir(Path(args.out) if args.out else default_out_dir())
+    bot = FactChecker.open_or_seed(settings=_settings(args), progress=not args.quiet)
+    started = time.perf_counter()
+    results = run_eval(bot, items, backend=args.backend, progress=not args.quiet)
+    scores = score(results)
+    info = {"date": datetime.now().isoformat(timespec="seconds"), "gold": str(gold),
+            "command": " ".join(["rag", *sys.argv[1:]]),
+            "backend": ", ".join(sorted({r.backend for r in results if r.backend})) or "-",
+            "items": len(results), "elapsed_s": round(time.perf_counter() - started, 2),
+            "counts": {"answerable": sum(i.kind == "qa" and i.answerable for i in items),
+                       "unanswerable": sum(i.kind == "qa" and not i.answerable for i in items),
+                       "claims": sum(i.kind == "claim" for i in items)},
+            "failed_items": sum(not r.ok for r in results), "out": str(out),
+            "floors": dict(args.fail_under), "missed_floors": check_floors(scores.metrics, dict(args.fail_under))}
+    write_outputs(out, results, scores, info)
+    if args.json:
+        _print_json({**info, **scores.to_dict()})
+    else:
+        print(format_table(results, scores, info))
+    if info["missed_floors"]:
+        print(f"error: below the floor: {'; '.join(info['missed_floors'])}", file=sys.stderr)
+        return 1
     return 0
 
 
