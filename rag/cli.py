@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("documents", nargs="+", metavar="DOC")
     _common(p)
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("ui", help="start the web interface: chat, fact-check, add articles",
+                       description="Start the web interface on this machine (no public link). "
+                                   "Builds the index from the seed articles when there is none.")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    _common(p)
+    p.set_defaults(func=cmd_ui)
     return parser
 
 
@@ -199,6 +207,13 @@ def cmd_remove(args) -> int:
     report = bot.remove(args.documents)
     print(f"{bot.store.root}: removed {', '.join(report.removed)}; "
           f"index holds {report.total_documents} documents, {report.total_chunks} chunks")
+    return 0
+
+
+def cmd_ui(args) -> int:
+    from .ui import serve
+
+    serve(_settings(args, ui__host=args.host, ui__port=args.port), progress=not args.quiet)
     return 0
 
 
