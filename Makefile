@@ -1,10 +1,12 @@
-# `make run`: set up and run the main job. `make test`: run the tests.
-# Both create .venv and install everything into it the first time.
+# `make run`: set up, index the seed articles if needed and start the web UI.
+# `make test`: run the tests. Both create .venv and install everything into it the first time.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 7860
 QUESTION ?= Dove era previsto il vertice tra Trump e Putin?
 
-.PHONY: install run test
+.PHONY: install run search test
 
 install: $(VENV)/.installed
 
@@ -16,8 +18,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# `rag ui` builds the index from seeds/ first when there is none, then prints its URL.
 run: install
-	$(VENV)/bin/rag ingest
+	$(VENV)/bin/rag ui --host $(HOST) --port $(PORT)
+
+search: install
 	$(VENV)/bin/rag search "$(QUESTION)" -k 3
 
 test: install

@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ui", help="start the web interface: chat, fact-check, add articles",
+                       description="Start the web interface on this machine (no public link). "
+                                   "Builds the index from the seed articles when there is none.")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    _common(p)
+    p.set_defaults(func=cmd_ui)
     return parser
 
 
@@ -275,6 +283,13 @@ def cmd_eval(args) -> int:
     if info["missed_floors"]:
         print(f"error: below the floor: {'; '.join(info['missed_floors'])}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_ui(args) -> int:
+    from .ui import serve
+
+    serve(_settings(args, ui__host=args.host, ui__port=args.port), progress=not args.quiet)
     return 0
 
 

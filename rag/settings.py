@@ -93,6 +93,17 @@ class AnswerSettings:
 
 
 @dataclass
+class UISettings:
+    host: str = "127.0.0.1"  # this machine only; "0.0.0.0" opens the UI to the network
+    port: int = 7860
+    max_upload_mb: float = 5.0  # per uploaded file
+    max_upload_files: int = 20  # per upload
+    # Requests answered at once (chat, API); more wait in the queue. Retrieval is light and
+    # llama.cpp generation is serialised anyway, so a few at a time keeps latency fair.
+    concurrency: int = 4
+
+
+@dataclass
 class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
@@ -100,6 +111,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    ui: UISettings = field(default_factory=UISettings)
 
     @property
     def index_dir(self) -> Path:
@@ -164,6 +176,11 @@ class Settings:
             raise RagError(f"backend must be auto, ollama, llamacpp or extractive, got {self.llm.backend!r}")
         if not 0.0 <= r.diversity < 1.0:
             raise RagError(f"diversity must be in [0, 1), got {r.diversity}")
+        u = self.ui
+        if not 0 < u.port < 65536:
+            raise RagError(f"UI port must be between 1 and 65535, got {u.port}")
+        if u.max_upload_mb <= 0 or u.max_upload_files < 1 or u.concurrency < 1:
+            raise RagError("UI upload limits and concurrency must be positive")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,0 +1,529 @@
+"""The web UI (`rag ui`): chat with cited answers, fact-check mode, settings, adding articles.
+
+One `Desk` is shared by every browser session: it holds the bot that answers. Answering
+only reads the bot (FAISS, BM25, the embedder and the documents are read-only once loaded,
+and llama.cpp generation is serialised by its own lock), so sessions answer concurrently.
+An upload builds a new index generation with a separate bot and then swaps it in with one
+assignment; a request that started before the swap finishes on the bot it started with.
+
+Gradio itself lives only in `build()` and `serve()`; HTML comes from render.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import logging
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from . import render
+from .factchecker import FactChecker
+from .llm import OllamaLLM, choose
+from .settings import LLMSettings, Settings
+from .types import RagError
+
+log = logging.getLogger("rag")
+
+ARTICLE_TYPES = (".txt", ".md", ".html", ".jsonl")
+MB = 1024 * 1024
+CSS = Path(__file__).with_name("ui.css")
+# Words that open a question (Italian, English): "Auto" mode answers these and checks the rest.
+QUESTION_START = re.compile(
+    r"^(chi|cosa|che|quale|quali|quando|dove|come|perch[eé]|quanto|quanti|quante|quanta|"
+    r"who|what|when|where|why|how|which|whose|whom|is|are|was|were|do|does|did|can|could|"
+    r"will|would|should|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_claim(text: str) -> bool:
+    """A statement to check rather than a question to answer."""
+    text = text.strip()
+    return bool(text) and not text.endswith("?") and not QUESTION_START.match(text)
+
+
+# -- the shared state --------------------------------------------------------------------
+
+
+class Desk:
+    """The bot every session asks, the upload folder, and adding articles safely."""
+
+    def __init__(self, settings: Settings, progress: bool = True):
+        self.settings = settings
+        self.bot = FactChecker.open_or_seed(settings=settings, progress=progress)
+        self.generation = self.bot.store.current().name
+        self.uploads = self.bot.store.root / "uploads"  # uploaded articles, kept for re-ingest
+        self.incoming = self.uploads / ".incoming"  # Gradio's own upload cache
+        self._swap = threading.Lock()
+        self._ingesting = threading.Lock()
+
+    @property
+    def can_check(self) -> bool:
+        return hasattr(self.bot, "check")
+
+    def current(self) -> FactChecker:
+        """The bot on the index's live generation (another process may have written one)."""
+        bot = self.bot
+        try:
+            live = bot.store.current().name
+        except RagError:
+            return bot  # a broken pointer: keep answering from what is loaded
+        if live != self.generation and self._swap.acquire(blocking=False):
+            try:
+                fresh = _bot_like(bot)
+                fresh.documents  # noqa: B018 -- loads the live generation, reusing the embedder
+                self.bot, self.generation = fresh, live
+                log.info("index changed on disk: now %d documents", len(fresh.data.documents))
+            except RagError as e:
+                log.warning("could not load the new index generation: %s", e)
+            finally:
+                self._swap.release()
+        return self.bot
+
+    def view(self, ollama_model: str = "", gguf: str | None = None) -> FactChecker:
+        """The current bot, with this session's model choices (a shallow copy when they differ)."""
+        bot = self.current()
+        llm = self.llm_settings(ollama_model, gguf, bot.settings.llm)
+        if llm == bot.settings.llm:
+            return bot
+        session = copy.copy(bot)  # shares the loaded index; only the settings differ
+        session.settings = dataclasses.replace(bot.settings, llm=llm)
+        return session
+
+    def llm_settings(self, ollama_model: str = "", gguf: str | None = None, base: LLMSettings | None = None,
+                     backend: str | None = None) -> LLMSettings:
+        """LLM settings with a session's choices; an empty GGUF field means no GGUF."""
+        base = base or self.settings.llm
+        return dataclasses.replace(base, ollama_model=(ollama_model or "").strip() or base.ollama_model,
+                                   gguf=base.gguf if gguf is None else gguf.strip(),
+                                   backend=backend or base.backend)
+
+    def backend_status(self, backend: str, ollama_model: str = "", gguf: str | None = None) -> tuple[str, str]:
+        """(text, level) saying which backend will answer and why."""
+        settings = self.llm_settings(ollama_model, gguf, backend=backend)
+        try:
+            llm, reason = choose(settings)
+        except RagError as e:
+            return f"{backend} cannot answer: {e}", "error"
+        if llm is None:
+            level = "ok" if backend == "extractive" else "warn"
+            return f"Answering with extractive quotes (no LLM) — {reason}", level
+        if backend == "ollama" and isinstance(llm, OllamaLLM):
+            up, why = llm.probe()
+            if not up:
+                return f"Ollama requested, but {why}: questions will fail until it answers", "error"
+        return f"Answering with {llm.name} — {reason}", "ok"
+
+    # -- adding articles -----------------------------------------------------------------
+
+    def add(self, paths: list[str], on_progress: Callable[[float, str], None] = lambda f, d: None) -> str:
+        """Validate, copy into <index>/uploads/ and ingest. Returns the result as HTML.
+
+        Nothing touches the index before the files pass the checks; the index itself is
+        written atomically, and files whose ingest failed are taken out of uploads/ again."""
+        ui = self.settings.ui
+        paths = [p for p in paths or [] if p]
+        if not paths:
+            return render.ingest_html("Choose one or more files first.", [], [], "warn")
+        if len(paths) > ui.max_upload_files:
+            return render.ingest_html(f"Too many files: {len(paths)} (at most {ui.max_upload_files} at a time).",
+                                      [], [], "error")
+        if not self._ingesting.acquire(blocking=False):
+            return render.ingest_html("Another upload is being indexed; try again when it is done.", [], [], "error")
+        try:
+            on_progress(0.05, "Checking files")
+            accepted, rejected = [], []
+            for path in paths:
+                name = Path(path).name
+                problem = upload_problem(Path(path), int(ui.max_upload_mb * MB))
+                if problem:
+                    rejected.append((name, problem))
+                else:
+                    accepted.append((Path(path), safe_name(name)))
+            if not accepted:
+                return render.ingest_html("Nothing was added: no file passed the checks.", [], rejected, "error")
+            on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)}")
+            return self._ingest(accepted, rejected)
+        finally:
+            self._ingesting.release()
+            for path in map(Path, paths):  # Gradio's cached copy: the article now lives in uploads/
+                if path.resolve().is_relative_to(self.incoming.resolve()):
+                    path.unlink(missing_ok=True)
+                    if path.parent != self.incoming:
+                        with contextlib.suppress(OSError):  # its per-upload folder, when empty
+                            path.parent.rmdir()
+
+    def _ingest(self, accepted: list[tuple[Path, str]], rejected: list[tuple[str, str]]) -> str:
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        placed = _Placed(self.uploads)
+        try:
+            targets = [placed.put(src, name) for src, name in accepted]
+            writer = _bot_like(self.current())
+            report = writer.ingest(targets, progress=True)
+        except RagError as e:
+            placed.undo()
+            return render.ingest_html(f"Nothing was added: {e}. The index is unchanged.", [], rejected, "error")
+        except Exception as e:  # a bug: the index is still whole (atomic writes); say so
+            placed.undo()
+            log.exception("upload failed")
+            return render.ingest_html(f"Nothing was added: unexpected {type(e).__name__}: {e}. "
+                                      "The index is unchanged.", [], rejected, "error")
+        rejected += [(Path(source).name, why) for source, why in report.skipped]
+        # Keep the files whose articles are now in the index; put the others back as they were.
+        indexed = {writer.data.documents[i].source.split("#")[0]
+                   for i in report.added + report.updated + report.unchanged}
+        placed.keep(lambda target: str(target.resolve()) in indexed)
+        with self._swap:
+            self.bot, self.generation = writer, writer.store.current().name
+        names = [writer.data.documents[i].title for i in report.added + report.updated]
+        level = "ok" if not rejected else "warn"
+        return render.ingest_html(report.summary(), names, rejected, level)
+
+
+def _bot_like(bot: FactChecker) -> FactChecker:
+    """A new bot on the same index and settings that reuses `bot`'s loaded embedder
+    (loading and warming one up again costs seconds)."""
+    fresh = FactChecker(bot.settings)
+    fresh.embedder = bot.embedder
+    return fresh
+
+
+class _Placed:
+    """Files copied into uploads/, with what they replaced, so a failed ingest can be undone."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.placed: list[tuple[Path, Path | None]] = []  # (target, backup of the old file)
+
+    def put(self, src: Path, name: str) -> Path:
+        target = self.folder / name
+        if target.resolve().parent != self.folder.resolve():  # safe_name makes this impossible
+            raise RagError(f"refusing to write outside {self.folder}: {name!r}")
+        backup = None
+        if target.exists():
+            backup = self.folder / f".backup-{name}"
+            os.replace(target, backup)
+        self.placed.append((target, backup))
+        tmp = self.folder / f".partial-{name}"
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+        return target
+
+    def undo(self) -> None:
+        for target, backup in reversed(self.placed):
+            target.unlink(missing_ok=True)
+            if backup is not None:
+                os.replace(backup, target)
+
+    def keep(self, wanted: Callable[[Path], bool]) -> None:
+        """Keep the files `wanted` accepts; put the others back as they were."""
+        for target, backup in reversed(self.placed):
+            if wanted(target):
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+            else:
+                target.unlink(missing_ok=True)
+                if backup is not None:
+                    os.replace(backup, target)
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside the uploads folder: no folders, no dot files, plain characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^\w\-]+", "_", stem).strip("._-")[:100] or "article"
+    ext = re.sub(r"[^\w]+", "", ext).lower()
+    return f"{stem}.{ext}" if ext else stem
+
+
+def upload_problem(path: Path, max_bytes: int) -> str | None:
+    """Why this upload cannot be ingested, or None. Checks type and size before content."""
+    if path.suffix.lower() not in ARTICLE_TYPES:
+        return f"{path.suffix or 'no extension'} files are not articles; use {', '.join(ARTICLE_TYPES)}"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "the upload did not arrive; try again"
+    if size > max_bytes:
+        return f"too large ({size / MB:.1f} MB; the limit is {max_bytes / MB:g} MB per file)"
+    data = path.read_bytes()
+    if not data.strip():
+        return "the file is empty"
+    if b"\x00" in data:
+        return "this is a binary file, not text"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the text is not UTF-8; save it as UTF-8 and upload it again"
+    return None
+
+
+# -- answering ---------------------------------------------------------------------------
+
+
+def drafting(work: Callable[[Callable[[str], None]], object], poll: float = 0.15):
+    """Run `work(on_token)` in a thread. Yields (draft so far, None) while it runs and
+    (draft, result) once at the end; the worker's exception is raised in the caller."""
+    tokens: queue.Queue[str] = queue.Queue()
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = work(tokens.put)
+        except BaseException as e:  # handed to the caller's thread
+            outcome["error"] = e
+
+    worker = threading.Thread(target=run, name="rag-answer", daemon=True)
+    worker.start()
+    draft = ""
+    while worker.is_alive() or not tokens.empty():
+        worker.join(poll)
+        fresh = ""
+        while not tokens.empty():
+            fresh += tokens.get_nowait()
+        if fresh:
+            draft += fresh
+            yield draft, None
+    if "error" in outcome:
+        raise outcome["error"]
+    yield draft, outcome["result"]
+
+
+def pieces(text: str, parts: int = 12) -> Iterator[str]:
+    """Growing prefixes of `text`, cut at spaces: how a finished answer streams into the chat."""
+    words = text.split(" ")
+    step = max(1, len(words) // parts)
+    for i in range(step, len(words), step):
+        yield " ".join(words[:i])
+    yield text
+
+
+def _user_message(text: str) -> dict:
+    return {"role": "user", "content": render.esc(text)}
+
+
+def _bot_message(html: str) -> dict:
+    return {"role": "assistant", "content": html}
+
+
+def _result_status(result, requested: str) -> tuple[str, str]:
+    text = f"Answered by {result.backend} — {result.backend_reason}"
+    level = "ok"
+    if getattr(result, "fallback", None):
+        text += f". {result.fallback}"
+        level = "warn"
+    elif requested not in ("extractive", result.backend):
+        level = "warn"
+    return text, level
+
+
+# -- the Gradio app ----------------------------------------------------------------------
+
+
+def build(desk: Desk):
+    """The Gradio Blocks app over `desk`."""
+    import gradio as gr
+
+    settings = desk.settings
+    # Uploads land in Gradio's cache first: keep that cache inside the index folder too.
+    desk.incoming.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(desk.incoming)
+
+    def respond(message, history, mode, backend, ollama_model, gguf, k):
+        message = (message or "").strip()
+        history = list(history or [])
+        if not message:
+            yield history, gr.skip(), gr.skip(), ""
+            return
+        claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
+        note = ""
+        if claim and not desk.can_check:
+            note = ("Claim checking is not available in this version yet, so this is answered as a "
+                    "question.") if mode == "Fact-check" else ""
+            claim = False
+        history += [_user_message(message),
+                    _bot_message(render.pending_html("Checking the claim…" if claim else "Searching the articles…"))]
+        yield history, gr.skip(), gr.skip(), ""
+
+        bot = desk.view(ollama_model, gguf)
+        k = int(k) if k else None
+        if claim:
+            work = lambda on_token: bot.check(message, backend=backend, k=k)  # noqa: E731
+        else:
+            work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token)  # noqa: E731
+        try:
+            for draft, result in drafting(work):
+                if result is None:  # a model is still writing: show its draft as a draft
+                    history[-1] = _bot_message(render.draft_html(draft, backend))
+                    yield history, gr.skip(), gr.skip(), gr.skip()
+        except RagError as e:
+            history[-1] = _bot_message(render.error_html(str(e)))
+            yield history, gr.skip(), render.status_html(str(e), "error"), gr.skip()
+            return
+        except Exception as e:  # a bug: say so in the chat, keep the app alive
+            log.exception("answering failed")
+            history[-1] = _bot_message(render.error_html(f"unexpected {type(e).__name__}: {e}"))
+            yield history, gr.skip(), gr.skip(), gr.skip()
+            return
+
+        # The checked answer replaces any draft, streamed in pieces so every backend looks alike.
+        for prefix in pieces(result.answer):
+            bubble = render.verdict_html(result, prefix) if claim else render.answer_html(result, prefix, note)
+            history[-1] = _bot_message(bubble)
+            yield history, gr.skip(), gr.skip(), gr.skip()
+            time.sleep(0.03)
+        documents = bot.data.documents
+        panel = render.evidence_html(result, documents) if claim else render.sources_html(result, documents)
+        yield history, panel, render.status_html(*_result_status(result, backend)), gr.skip()
+
+    def status(backend, ollama_model, gguf):
+        return render.status_html(*desk.backend_status(backend, ollama_model, gguf))
+
+    def add_articles(files, progress=gr.Progress(track_tqdm=True)):
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        result = desk.add(paths, on_progress=lambda fraction, what: progress(fraction, desc=what))
+        return result, render.documents_html(desk.current().documents), None, header()
+
+    def header():
+        docs = desk.current().documents
+        return (f'<div class="rag-header"><div class="rag-title">Fact-check desk</div>'
+                f'<div class="rag-subtitle">Ask about the articles, or paste a claim to check it. '
+                f"Every answer cites the passages it rests on. "
+                f"<span class=\"rag-count\">{len(docs)} articles indexed</span></div></div>")
+
+    with gr.Blocks(title="rag · fact-check desk", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:
+        top = gr.HTML(header())
+        status_line = gr.HTML(elem_id="rag-status")
+        with gr.Tabs():
+            with gr.Tab("Ask & check", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=7, min_width=420):
+                        chatbot = gr.Chatbot(
+                            elem_id="rag-chat", show_label=False, height=540, render_markdown=False,
+                            sanitize_html=True, feedback_options=None, buttons=["copy"],
+                            placeholder="Ask who said what, where and when — or paste a statement "
+                                        "to check it against the articles.")
+                        with gr.Row(equal_height=True):
+                            box = gr.Textbox(show_label=False, scale=8, lines=1, max_lines=4, autofocus=True,
+                                             elem_id="rag-question",
+                                             placeholder="Dove era previsto il vertice? · Il vertice era previsto a Budapest")
+                            send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="rag-send")
+                        mode = gr.Radio(["Auto", "Question", "Fact-check"], value="Auto", show_label=False,
+                                        elem_id="rag-mode",
+                                        info="Auto: questions are answered, statements are checked")
+                    with gr.Column(scale=5, min_width=320):
+                        sources = gr.HTML(render.EMPTY_SOURCES, elem_id="rag-sources-panel")
+                with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+                    with gr.Row():
+                        backend = gr.Dropdown(["auto", "ollama", "llamacpp", "extractive"],
+                                              value=settings.llm.backend, label="Backend",
+                                              info="auto: Ollama when it answers, else llama.cpp with a GGUF, else extractive")
+                        ollama_model = gr.Textbox(value=settings.llm.ollama_model, label="Ollama model")
+                        gguf = gr.Textbox(value=settings.llm.gguf, label="GGUF for llama.cpp",
+                                          placeholder="path/to/model.gguf or packaged:qwen2.5-coder-1.5b")
+                        k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages (top-k)")
+            with gr.Tab("Articles", id="articles"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        files = gr.File(label=f"Add articles ({', '.join(ARTICLE_TYPES)}; "
+                                              f"up to {settings.ui.max_upload_mb:g} MB each)",
+                                        file_count="multiple", file_types=list(ARTICLE_TYPES),
+                                        type="filepath", elem_id="rag-upload")
+                        add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
+                        added = gr.HTML(elem_id="rag-ingest")
+                    with gr.Column(scale=3):
+                        table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
+
+        answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k],
+                         outputs=[chatbot, sources, status_line, box])
+        gr.on([box.submit, send.click], respond, **answer_io, api_name="chat",
+              api_visibility="undocumented", concurrency_id="answer", show_progress="hidden")
+        chatbot.clear(lambda: render.EMPTY_SOURCES, None, sources, api_visibility="private", queue=False)
+        gr.on([demo.load, backend.change, ollama_model.submit, ollama_model.blur, gguf.submit, gguf.blur],
+              status, [backend, ollama_model, gguf], status_line, api_visibility="private")
+        add.click(add_articles, files, [added, table, files, top], api_name="add_articles",
+                  api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
+
+        _api(gr, desk)
+    return demo
+
+
+def _api(gr, desk: Desk) -> None:
+    """Plain endpoints for gradio_client: JSON in, JSON out (the CLI's --json objects)."""
+    defaults = desk.settings
+
+    def ask(question: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
+        """Answer a question from the indexed articles: answer text with [n], citations, backend."""
+        try:
+            return desk.current().ask(question, backend=backend, k=k).to_dict()
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    def search(query: str, k: int = defaults.retrieval.k) -> dict:
+        """The k passages that best match the query."""
+        try:
+            return {"query": query, "hits": [h.to_dict() for h in desk.current().search(query, k=k)]}
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    gr.api(ask, api_name="ask", concurrency_id="answer")
+    gr.api(search, api_name="search", concurrency_id="answer")
+    if desk.can_check:
+        def check(claim: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
+            """Check a claim against the articles: verdict, explanation, evidence per source."""
+            try:
+                verdict = desk.current().check(claim, backend=backend, k=k)
+            except RagError as e:
+                raise gr.Error(str(e)) from None
+            return verdict.to_dict() if hasattr(verdict, "to_dict") else dataclasses.asdict(verdict)
+
+        gr.api(check, api_name="check", concurrency_id="answer")
+
+
+def theme():
+    import gradio as gr
+
+    # Local fonts only: the machine may have no internet, and a font CDN would stall the page.
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
+                          font=["Inter", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+                          font_mono=["JetBrains Mono", "DejaVu Sans Mono", "monospace"]).set(
+        button_primary_background_fill="*primary_600", button_primary_background_fill_hover="*primary_700",
+        button_primary_text_color="white")
+
+
+def launch(demo, ui, prevent_thread_lock: bool = True):
+    """Start serving `demo` on ui.host:ui.port, with the app's theme, CSS and limits."""
+    demo.queue(default_concurrency_limit=ui.concurrency, max_size=64)
+    try:
+        demo.launch(server_name=ui.host, server_port=ui.port, share=False, inbrowser=False,
+                    prevent_thread_lock=prevent_thread_lock, quiet=True, ssr_mode=False, mcp_server=False,
+                    max_file_size=int(ui.max_upload_mb * MB), theme=theme(), css_paths=[CSS],
+                    footer_links=["api", "settings"])
+    except OSError:
+        raise RagError(f"cannot listen on {ui.host}:{ui.port}: the port is in use or not allowed; "
+                       "choose another with --port") from None
+    return f"http://{ui.host}:{ui.port}"
+
+
+def serve(settings: Settings, progress: bool = True) -> None:
+    """`rag ui`: open (or build from the seeds) the index, start the app, block until Ctrl+C."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    desk = Desk(settings, progress=progress)
+    demo = build(desk)
+    url = launch(demo, settings.ui)
+    print(f"rag UI running at {url}  ({len(desk.bot.documents)} articles; Ctrl+C to stop)", flush=True)
+    if settings.ui.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("the UI is open to the network on %s; anyone who can reach it can add articles",
+                    settings.ui.host)
+    demo.block_thread()

@@ -1,0 +1,181 @@
+"""What the UI shows for answers and verdicts: badges, highlighted spans, escaping, verdict colours."""
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from rag import render
+from rag.types import Answer, Citation, Document, Hit
+
+HOSTILE = 'Il sindaco <script>alert("x")</script> ha detto <img src=x onerror="alert(1)"> di sì.'
+
+
+def _doc(doc_id="d1", title="Vertice saltato", text=None, date="2025-11-09"):
+    text = text or ("Vertice saltato\nMosca, 9 novembre 2025 – Il vertice era previsto a Ginevra. "
+                    "Poi è stato annullato.\n" + HOSTILE)
+    return Document(id=doc_id, title=title, text=text, source=f"/x/{doc_id}.txt", date=date)
+
+
+def _cite(doc, n, needle, chunk_id="c1"):
+    start = doc.text.index(needle)
+    return Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=chunk_id,
+                    start=start, end=start + len(needle), text=needle)
+
+
+def _hit(doc, rank, chunk_id, start=0, end=None):
+    end = len(doc.text) if end is None else end
+    return Hit(rank=rank, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=chunk_id,
+               start=start, end=end, text=doc.text[start:end], score=1.0 / rank)
+
+
+def _answer(text, citations, passages=(), abstained=False):
+    return Answer(question="q", answer=text, abstained=abstained, citations=list(citations),
+                  backend="extractive", backend_reason="extractive backend requested",
+                  timings_ms={"total": 42.0}, passages=list(passages))
+
+
+def test_badges_only_for_citations_that_exist_and_text_is_escaped():
+    doc = _doc()
+    one = _cite(doc, 1, "Il vertice era previsto a Ginevra.")
+    out = render.with_badges(f"{HOSTILE} [1] e anche [3] oppure [1, 3]", [one])
+    assert "<script" not in out and "<img" not in out
+    assert "&lt;script&gt;" in out and "onerror=&quot;alert(1)&quot;" in out
+    assert out.count('class="rag-cite"') == 2  # [1] twice; 3 is not a citation of this answer
+    assert "[3]" in out
+    assert 'title="Vertice saltato, 2025-11-09"' in out
+
+
+def test_answer_and_abstention_look_different():
+    doc = _doc()
+    cited = _answer("“Il vertice era previsto a Ginevra.” [1]", [_cite(doc, 1, "Il vertice era previsto a Ginevra.")])
+    abstained = _answer("Le fonti non lo dicono.", [], abstained=True)
+    answer_html, abstain_html = render.answer_html(cited), render.answer_html(abstained)
+    assert "rag-answer" in answer_html and "rag-abstain" not in answer_html
+    assert "rag-abstain" in abstain_html and "Not in the sources" in abstain_html
+    assert 'class="rag-cite"' not in abstain_html
+    assert "answered by extractive" in answer_html and "42 ms" in answer_html
+
+
+def test_a_streamed_prefix_renders_only_complete_markers():
+    doc = _doc()
+    answer = _answer("“Il vertice era previsto a Ginevra.” [1]", [_cite(doc, 1, "Il vertice era previsto a Ginevra.")])
+    assert 'class="rag-cite"' not in render.answer_html(answer, text="“Il vertice era previsto a Ginevra.” [")
+    assert 'class="rag-cite"' in render.answer_html(answer)
+
+
+def test_sources_panel_highlights_exactly_the_cited_span_in_its_passage():
+    doc = _doc()
+    needle = "Il vertice era previsto a Ginevra."
+    citation = _cite(doc, 1, needle)
+    other = _doc("d2", "Un altro articolo", "Titolo\nNiente a che vedere " + HOSTILE)
+    answer = _answer(f"“{needle}” [1]", [citation],
+                     passages=[_hit(doc, 1, "c1", start=doc.text.index("Mosca")), _hit(other, 2, "c9")])
+    out = render.sources_html(answer, {doc.id: doc, other.id: other})
+    marked = re.findall(r"<mark>(.*?)</mark>", out)
+    assert marked == [needle]
+    assert "Vertice saltato" in out and "2025-11-09" in out
+    assert "Poi è stato annullato." in out  # the rest of the passage, for context
+    assert "Also retrieved, not cited (1)" in out and "Un altro articolo" in out
+    assert "<script" not in out and "<img" not in out
+
+
+def test_sources_panel_without_the_passage_shows_context_around_the_span():
+    text = "Titolo\n" + "parola " * 100 + "IL PUNTO CITATO." + " altra" * 100
+    doc = _doc(text=text)
+    citation = _cite(doc, 1, "IL PUNTO CITATO.", chunk_id="gone")
+    html = render.passage_in_context(citation, {doc.id: doc})
+    assert "<mark>IL PUNTO CITATO.</mark>" in html
+    assert html.startswith("… parola") and html.endswith("altra …")
+    assert len(html) < 700
+
+
+@dataclass
+class FakeEvidence:  # the Citation fields plus stance and rationale, as Verdict.evidence items carry
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    stance: str
+    rationale: str = ""
+    chunk_id: str | None = None
+
+
+@dataclass
+class FakeVerdict:
+    claim: str
+    verdict: str
+    answer: str
+    citations: list
+    evidence: list
+    conflicts: list = field(default_factory=list)
+    backend: str = "extractive"
+    backend_reason: str = "extractive backend requested"
+    timings_ms: dict = field(default_factory=lambda: {"total": 1200.0})
+
+
+def _evidence(doc, n, needle, stance, rationale=""):
+    start = doc.text.index(needle)
+    return FakeEvidence(n, doc.id, doc.title, doc.date, start, start + len(needle), needle, stance, rationale)
+
+
+def _geneva_budapest():
+    geneva = _doc("d1", "Lavrov apre a Rubio", "Lavrov apre a Rubio\nIl vertice era previsto per il 12 novembre a Ginevra.")
+    budapest = _doc("d2", "Lavrov e Rubio", "Lavrov e Rubio\nTrump ha fatto marcia indietro sul summit a Budapest.",
+                    date="2025-11-10")
+    evidence = [_evidence(geneva, 1, "Il vertice era previsto per il 12 novembre a Ginevra.", "refutes",
+                          "places the summit in <b>Geneva</b>"),
+                _evidence(budapest, 2, "Trump ha fatto marcia indietro sul summit a Budapest.", "supports",
+                          "names Budapest as the venue")]
+    return {geneva.id: geneva, budapest.id: budapest}, evidence
+
+
+@pytest.mark.parametrize("label, css, text", [
+    ("SUPPORTED", "rag-v-supported", "Supported"),
+    ("REFUTED", "rag-v-refuted", "Refuted"),
+    ("NOT_ENOUGH_INFO", "rag-v-nei", "Not enough info"),
+    ("CONFLICTING", "rag-v-conflicting", "Sources conflict"),
+])
+def test_each_verdict_has_its_own_coloured_badge(label, css, text):
+    documents, evidence = _geneva_budapest()
+    verdict = FakeVerdict("Il vertice era previsto a Budapest", label, "Le fonti dicono [1] e [2].",
+                          citations=evidence, evidence=evidence)
+    out = render.verdict_html(verdict)
+    assert f'<span class="rag-verdict-badge {css}">{text}</span>' in out
+    assert out.count('class="rag-cite"') == 2
+    assert "“Il vertice era previsto a Budapest”" in out
+    assert "1 passage for · 1 against" in out
+
+
+def test_evidence_is_grouped_per_source_with_stances_and_conflicts_called_out():
+    documents, evidence = _geneva_budapest()
+    conflict = {"passages": [1, 2], "summary": "Ginevra or Budapest: the articles disagree on the venue"}
+    verdict = FakeVerdict("Il vertice era previsto a Budapest", "CONFLICTING", "Ginevra [1] o Budapest [2].",
+                          citations=evidence, evidence=evidence, conflicts=[conflict])
+    panel = render.evidence_html(verdict, documents)
+    assert panel.count('<div class="rag-source">') == 2
+    assert "Evidence from 2 articles" in panel
+    geneva_card, budapest_card = panel.split('<div class="rag-source">')[1:]
+    assert "Lavrov apre a Rubio" in geneva_card and "1 against" in geneva_card and "Refutes" in geneva_card
+    assert "Lavrov e Rubio" in budapest_card and "1 for" in budapest_card and "Supports" in budapest_card
+    assert "<mark>Il vertice era previsto per il 12 novembre a Ginevra.</mark>" in geneva_card
+    assert "places the summit in &lt;b&gt;Geneva&lt;/b&gt;" in geneva_card  # rationale escaped
+    assert "Sources disagree" in panel and "Ginevra or Budapest" in panel
+    chat = render.verdict_html(verdict)
+    assert "Sources disagree" in chat and "Lavrov apre a Rubio" in chat and " vs " in chat
+
+
+def test_conflicts_of_an_unknown_shape_are_shown_not_dropped():
+    out = render.conflicts_html([{"docs": ["a", "b"], "on": "<venue>"}, "plain text"], [])
+    assert "docs: [&#x27;a&#x27;, &#x27;b&#x27;]; on: &lt;venue&gt;" in out
+    assert "plain text" in out
+
+
+def test_an_unknown_verdict_label_is_escaped():
+    verdict = FakeVerdict("c", "<MAYBE>", "x", citations=[], evidence=[])
+    out = render.verdict_html(verdict)
+    assert "&lt;MAYBE&gt;" in out and "rag-v-nei" in out
+    assert "No evidence found" in render.evidence_html(verdict, {})

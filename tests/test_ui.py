@@ -1,0 +1,331 @@
+"""The web app served for real (Gradio, in this process) and used through gradio_client:
+concurrent users, streaming chat, uploads and their failure modes, searches during an ingest."""
+
+import contextlib
+import re
+import shutil
+import socket
+import threading
+
+import pytest
+from conftest import SEEDS, assert_one_line_error, run_rag
+
+from rag import FactChecker, Settings
+from rag.store import IndexStore
+from rag.types import RagError
+from rag.ui import Desk, build, launch, looks_like_claim, safe_name
+
+gradio_client = pytest.importorskip("gradio_client")
+
+BRIDGE = ("Nuovo ponte sull'Adige\n"
+          "Verona, 3 dicembre 2025 – Il consiglio comunale di Verona ha approvato ieri la costruzione di un "
+          "nuovo ponte pedonale sul fiume Adige. L'opera costerà 12 milioni di euro e sarà completata entro "
+          "il 2028, ha spiegato l'assessore ai lavori pubblici.\n")
+BRIDGE_QUESTION = "Quanto costerà il nuovo ponte pedonale sull'Adige a Verona?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def index_copy(seed_index, tmp_path):
+    target = tmp_path / "index"
+    shutil.copytree(seed_index, target)
+    return target
+
+
+@contextlib.contextmanager
+def serving(index_dir, monkeypatch, **ui):
+    """The app on a free local port, and a client for it."""
+    settings = Settings.load(index__dir=index_dir)
+    settings.ui.port = free_port()
+    for key, value in ui.items():
+        settings.set(f"ui.{key}", value)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "")  # build() points it into the index; restored afterwards
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    desk = Desk(settings, progress=False)
+    demo = build(desk)
+    url = launch(demo, settings.ui)
+    try:
+        yield desk, gradio_client.Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def _article(folder, name, text=BRIDGE):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _generation(index_dir) -> str:
+    return IndexStore(index_dir).current().name
+
+
+def test_two_users_at_once_each_get_their_own_answer(index_copy, monkeypatch):
+    questions = {
+        "Dove era previsto il vertice tra Trump e Putin?": ("Ginevra", "Budapest"),
+        "Which Russian regions were hit by missile attacks?": ("Belgorod",),
+    }
+    results: dict[str, list] = {q: [] for q in questions}
+    errors = []
+    with serving(index_copy, monkeypatch) as (desk, client):
+        start = threading.Barrier(len(questions))
+
+        def user(question):
+            try:
+                own = gradio_client.Client(client.src, verbose=False)  # a separate session
+                start.wait()
+                for _ in range(3):
+                    results[question].append(own.predict(question, api_name="/ask"))
+            except Exception as e:  # reported below, with the question it came from
+                errors.append((question, e))
+
+        threads = [threading.Thread(target=user, args=(q,)) for q in questions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+    assert not errors, errors
+    for question, expected in questions.items():
+        assert len(results[question]) == 3
+        for answer in results[question]:
+            assert answer["question"] == question
+            assert not answer["abstained"] and answer["citations"]
+            cited = " ".join(c["text"] for c in answer["citations"])
+            assert any(word in cited for word in expected), (question, cited)
+
+
+def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkeypatch):
+    with serving(index_copy, monkeypatch) as (desk, client):
+        job = client.submit("Which Russian regions were hit by missile attacks?", [], "Auto", "extractive",
+                            "", "", 5, api_name="/chat")
+        updates = list(job)
+    chats = [u[0] for u in updates if u[0]]
+    assert len(chats) >= 3  # the question with a placeholder, the answer growing, the final answer
+    first, final = chats[0][-1]["content"], chats[-1][-1]["content"]
+    assert "Searching the articles" in str(first)
+    assert "rag-cite" in str(final) and "Belgorod" in str(final)
+    panel = updates[-1][1]
+    assert "<mark>" in panel and "Belgorod" in panel
+    status = updates[-1][2]
+    assert "Answered by extractive" in status
+
+
+def test_an_uploaded_article_is_stored_inside_the_index_and_answers_questions(index_copy, tmp_path, monkeypatch):
+    source = _article(tmp_path / "desk", "ponte adige (bozza).txt")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        message, articles, _, header = client.predict([gradio_client.handle_file(str(source))],
+                                                  api_name="/add_articles")
+        assert "1 added" in message and "Nuovo ponte" in message
+        assert "3 articles indexed" in header
+        assert '<td class="rag-doc-title">Nuovo ponte sull&#x27;Adige</td>' in articles
+        stored = index_copy / "uploads" / "ponte_adige_bozza.txt"
+        assert stored.read_text(encoding="utf-8") == BRIDGE
+        assert not any((index_copy / "uploads" / ".incoming").rglob("*.txt"))  # Gradio's copy is gone
+        answer = client.predict(BRIDGE_QUESTION, api_name="/ask")
+    assert not answer["abstained"]
+    assert {c["title"] for c in answer["citations"]} == {"Nuovo ponte sull'Adige"}
+
+
+def test_bad_uploads_are_refused_with_clear_messages_and_the_index_is_untouched(index_copy, tmp_path, monkeypatch):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4 ...")
+    (folder / "huge.txt").write_text("Titolo\n" + "parola " * 2000, encoding="utf-8")
+    (folder / "image.txt").write_bytes(bytes(range(256)))
+    (folder / "latin.md").write_bytes("Titolo\ncaffè e più\n".encode("latin-1"))
+    (folder / "empty.html").write_text("  \n", encoding="utf-8")
+    before = _generation(index_copy)
+    with serving(index_copy, monkeypatch, max_upload_mb=0.01) as (desk, client):
+        message = desk.add([str(p) for p in sorted(folder.iterdir())])
+        assert "Nothing was added" in message
+        reasons = dict(re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", message))
+        for name, why in [("report.pdf", ".pdf files are not articles"), ("huge.txt", "too large"),
+                          ("image.txt", "binary file"), ("latin.md", "not UTF-8"), ("empty.html", "empty")]:
+            assert why in reasons[name], (name, reasons)
+        assert client.predict("Dove era previsto il vertice?", api_name="/ask")["citations"]
+    assert _generation(index_copy) == before
+    assert not [p for p in (index_copy / "uploads").iterdir() if p.is_file()]
+
+
+def test_an_article_already_in_the_index_is_reported_and_not_kept(index_copy, tmp_path, monkeypatch):
+    seed = sorted(SEEDS.glob("*.txt"))[0]
+    copy = tmp_path / "same article.txt"
+    shutil.copyfile(seed, copy)
+    bridge = _article(tmp_path, "ponte.txt")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        message = desk.add([str(copy), str(bridge)])
+        again = desk.add([str(bridge)])
+    assert "1 added" in message and f"same text as document {seed.stem}" in message
+    assert sorted(p.name for p in (index_copy / "uploads").iterdir() if p.is_file()) == ["ponte.txt"]
+    assert "0 added, 0 updated, 1 unchanged" in again
+
+
+def test_a_busy_index_gives_a_clear_message_and_the_upload_is_not_kept(index_copy, tmp_path, monkeypatch):
+    source = _article(tmp_path / "desk", "ponte.txt")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        with IndexStore(index_copy).writing():  # someone else is writing (e.g. `rag ingest`)
+            message = desk.add([str(source)])
+        assert "another process is writing the index" in message and "The index is unchanged" in message
+        assert not (index_copy / "uploads" / "ponte.txt").exists()
+        assert client.predict("Dove era previsto il vertice?", api_name="/ask")["citations"]
+        assert "1 added" in desk.add([str(source)])  # and it works once the other writer is done
+
+
+def test_searches_keep_working_while_an_ingest_runs(index_copy, tmp_path, monkeypatch):
+    entered, release = threading.Event(), threading.Event()
+    real_write = IndexStore.write
+
+    def slow_write(self, data):  # hold the ingest at its commit point, write lock taken
+        entered.set()
+        assert release.wait(120)
+        return real_write(self, data)
+
+    monkeypatch.setattr(IndexStore, "write", slow_write)
+    source = _article(tmp_path / "desk", "ponte.txt")
+    second = _article(tmp_path / "desk", "altro.txt", "Altro\nUn altro articolo qualsiasi sul traffico.\n")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        upload = client.submit([gradio_client.handle_file(str(source))], api_name="/add_articles")
+        assert entered.wait(120), "the ingest never reached its write"
+        during = client.predict("Which Russian regions were hit by missile attacks?", api_name="/ask")
+        hits = client.predict("vertice Ginevra", 2, api_name="/search")["hits"]
+        busy = desk.add([str(second)])
+        assert not upload.done()
+        release.set()
+        message = upload.result(timeout=120)[0]
+        after = client.predict(BRIDGE_QUESTION, api_name="/ask")
+    assert any("Belgorod" in c["text"] for c in during["citations"])
+    assert len(hits) == 2
+    assert "Another upload is being indexed" in busy
+    assert "1 added" in message
+    assert {c["title"] for c in after["citations"]} == {"Nuovo ponte sull'Adige"}
+
+
+def test_a_failed_update_puts_the_previous_upload_back(index_copy, tmp_path, monkeypatch):
+    first = _article(tmp_path / "v1", "ponte.txt")
+    changed = _article(tmp_path / "v2", "ponte.txt", BRIDGE.replace("12 milioni", "15 milioni"))
+    with serving(index_copy, monkeypatch) as (desk, client):
+        assert "1 added" in desk.add([str(first)])
+
+        def crash(self, data):
+            raise RagError("disk full")
+
+        monkeypatch.setattr(IndexStore, "write", crash)
+        message = desk.add([str(changed)])
+        assert "Nothing was added: disk full. The index is unchanged." in message
+        assert (index_copy / "uploads" / "ponte.txt").read_text(encoding="utf-8") == BRIDGE
+        hits = client.predict("costo del ponte sull'Adige", 1, api_name="/search")["hits"]
+    assert "12 milioni" in hits[0]["text"]
+    assert FactChecker.open(index_copy).search("ponte Adige", k=1)[0].text.count("12 milioni") == 1
+
+
+def test_an_index_written_by_another_process_is_picked_up(index_copy, tmp_path, monkeypatch):
+    source = _article(tmp_path / "desk", "ponte.txt")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        assert run_rag("ingest", str(source), "--index", str(index_copy), "-q").returncode == 0
+        answer = client.predict(BRIDGE_QUESTION, api_name="/ask")
+    assert {c["title"] for c in answer["citations"]} == {"Nuovo ponte sull'Adige"}
+
+
+@pytest.mark.parametrize("given, safe", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\windows\\evil.MD", "evil.md"),
+    (".hidden.txt", "hidden.txt"),
+    ("notizia del 3 dicembre (bozza).html", "notizia_del_3_dicembre_bozza.html"),
+    ("caffè.jsonl", "caffè.jsonl"),
+    ("...", "article"),
+])
+def test_upload_names_cannot_leave_the_uploads_folder(given, safe):
+    assert safe_name(given) == safe
+
+
+@pytest.mark.parametrize("text, claim", [
+    ("Dove era previsto il vertice?", False),
+    ("Quando è stato annullato il vertice", False),
+    ("Where was the summit to be held", False),
+    ("Il vertice era previsto a Budapest", True),
+    ("Lavrov met Rubio in Geneva.", True),
+])
+def test_auto_mode_tells_statements_from_questions(text, claim):
+    assert looks_like_claim(text) is claim
+
+
+def test_ui_bad_port_is_one_line_and_a_non_zero_exit(index_copy):
+    assert_one_line_error(run_rag("ui", "--port", "70000", "--index", str(index_copy)), "UI port")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_rag("ui", "--port", str(port), "--index", str(index_copy), timeout=180)
+    assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}")
+
+
+def _made_up_check(self, claim, backend=None, k=None):
+    """Stands in for FactChecker.check (being built elsewhere) with its contract's shape:
+    evidence spans are real spans of the indexed seed articles."""
+    from test_render import FakeEvidence, FakeVerdict
+
+    evidence = []
+    for n, (needle, stance) in enumerate([("previsto per il 12 novembre a Ginevra", "refutes"),
+                                          ("summit con Vladimir Putin a Budapest", "supports")], start=1):
+        doc = next(d for d in self.data.documents.values() if needle in d.text)
+        start = doc.text.index(needle)
+        evidence.append(FakeEvidence(n, doc.id, doc.title, doc.date, start, start + len(needle), needle,
+                                     stance, f"rationale {n}"))
+    return FakeVerdict(claim, "CONFLICTING", "Ginevra [1], Budapest [2].", citations=evidence, evidence=evidence,
+                       conflicts=[{"passages": [1, 2], "summary": "different venues"}])
+
+
+def test_fact_check_mode_is_wired_to_check_when_the_bot_has_it(index_copy, monkeypatch):
+    monkeypatch.setattr(FactChecker, "check", _made_up_check, raising=False)
+    claim = "Il vertice tra Trump e Putin era previsto a Budapest"
+    with serving(index_copy, monkeypatch) as (desk, client):
+        checked = list(client.submit(claim, [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
+        asked = list(client.submit(claim + "?", [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
+        forced = list(client.submit("Dove era previsto il vertice?", [], "Fact-check", "extractive", "", "", 5,
+                                    api_name="/chat"))[-1]
+        api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for update in (checked, forced):
+        assert 'class="rag-verdict-badge rag-v-conflicting"' in str(update[0][-1]["content"])
+        assert update[1].count('<div class="rag-source">') == 2 and "different venues" in update[1]
+    assert "rag-verdict" not in str(asked[0][-1]["content"]) and "rag-answer" in str(asked[0][-1]["content"])
+    assert "/check" in api
+
+
+@pytest.mark.skipif(hasattr(FactChecker, "check"), reason="claim checking is available")
+def test_without_claim_checking_fact_check_mode_says_so_and_answers(index_copy, monkeypatch):
+    with serving(index_copy, monkeypatch) as (desk, client):
+        final = list(client.submit("Il vertice era previsto a Ginevra", [], "Fact-check", "extractive", "", "", 5,
+                                   api_name="/chat"))[-1]
+        api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    bubble = str(final[0][-1]["content"])
+    assert "Claim checking is not available" in bubble and "rag-cite" in bubble
+    assert "/check" not in api and "/ask" in api
+
+
+def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy, monkeypatch):
+    from fake_ollama import FakeOllama
+
+    with FakeOllama() as ollama:
+        monkeypatch.setenv("RAG_LLM_OLLAMA_HOST", ollama.host)
+        ollama.replies.append("Il vertice si terrà a Parigi nel 2030 [1].")  # not what the sources say
+        with serving(index_copy, monkeypatch) as (desk, client):
+            updates = list(client.submit("Dove era previsto il vertice tra Trump e Putin?", [], "Question",
+                                         "ollama", "", "", 5, api_name="/chat"))
+            ready = desk.backend_status("ollama")
+    down = desk.backend_status("ollama")  # the fake server has stopped
+    bubbles = [str(u[0][-1]["content"]) for u in updates if u[0]]
+    assert any("rag-draft" in b and "Parigi" in b for b in bubbles)  # the draft, shown as a draft
+    final = bubbles[-1]
+    answer_text = re.search(r'<div class="rag-text">(.*?)</div>', final).group(1)
+    assert "Parigi" not in answer_text and "rag-cite" in answer_text
+    assert "rag-draft" not in final and "was not grounded" in final  # and the bubble says why
+    assert "Answered by extractive" in updates[-1][2] and "rag-status-warn" in updates[-1][2]
+    assert ready == ("Answering with ollama — ollama backend requested "
+                     f"(qwen2.5:7b-instruct on Ollama at {ollama.host})", "ok")
+    assert down[1] == "error" and "not reachable" in down[0]

@@ -1,0 +1,184 @@
+"""The UI in a real browser: headless Debian chromium, driven by playwright, against `rag ui`
+started in its own process on an index it builds itself from the seed articles.
+
+Screenshots go to tests/artifacts/ (git-ignored); their paths are printed (pytest -s shows them).
+Without /usr/bin/chromium or playwright these tests skip, except under CI, where they fail.
+"""
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+
+from rag import FactChecker
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+VERDICT_LABELS = {"Supported", "Refuted", "Not enough info", "Sources conflict"}
+# An article that carries markup: it must be shown as text, never run.
+HOSTILE = ("Biblioteca chiusa a Roccabianca\n"
+           "Roccabianca, 5 dicembre 2025 – La biblioteca comunale di Roccabianca resterà chiusa fino a marzo "
+           'per lavori di ristrutturazione <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">, '
+           "ha annunciato il sindaco.\n")
+
+
+def _require(ok, reason: str) -> None:
+    if ok:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the browser test")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """`rag ui` in its own process, on a fresh index built from the seeds plus one article."""
+    _require(CHROMIUM.exists(), f"no {CHROMIUM} (apt-get install chromium)")
+    _require(importlib.util.find_spec("playwright"), "playwright is not installed (pip install playwright)")
+    folder = tmp_path_factory.mktemp("browser")
+    seeds = folder / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / "roccabianca.txt").write_text(HOSTILE, encoding="utf-8")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_HOME=str(folder / "home"), RAG_SEEDS_DIR=str(seeds), GRADIO_ANALYTICS_ENABLED="False")
+    log = open(folder / "ui.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "rag", "ui", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 240  # first start: build the index, load the embedder
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"rag ui exited with {process.returncode}:\n{(folder / 'ui.log').read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"rag ui did not answer at {url}:\n{(folder / 'ui.log').read_text()}")
+            time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+    assert "running at " + url.rstrip("/") in (folder / "ui.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(app_url)
+    page.wait_for_selector("#rag-question textarea")
+    page.wait_for_selector("#rag-status .rag-status")  # the backend status has arrived
+    yield page
+    context.close()
+
+
+def _send(page, text: str) -> None:
+    page.fill("#rag-question textarea", text)
+    page.click("#rag-send")
+
+
+def _screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    print(f"\nscreenshot: {path}")
+    return path
+
+
+def test_a_seed_question_gets_a_cited_answer_and_its_passage(page):
+    _send(page, "Dove era previsto il vertice tra Trump e Putin?")
+    page.wait_for_selector("#rag-sources-panel .rag-source mark")
+    answer = page.locator("#rag-chat .rag-answer").last
+    badges = answer.locator(".rag-cite")
+    assert badges.count() >= 1
+    n = badges.first.inner_text().strip()
+    card = page.locator(f"#rag-sources-panel #rag-src-{n}")
+    assert card.count() == 1
+    highlighted = card.locator("mark").inner_text()
+    seed_texts = [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
+    assert any(" ".join(highlighted.split()) in " ".join(t.split()) for t in seed_texts)
+    assert "Ginevra" in highlighted or "Budapest" in highlighted
+    assert card.locator(".rag-source-title").inner_text().strip()
+    assert "2025-11-09" in card.locator(".rag-source-meta").inner_text()
+    assert "Answered by" in page.inner_text("#rag-status")
+    page.wait_for_timeout(300)  # let the last streamed update paint
+    _screenshot(page, "ui-ask.png")
+
+
+def test_an_article_with_markup_is_shown_as_text_never_run(page):
+    _send(page, "Fino a quando resterà chiusa la biblioteca comunale di Roccabianca?")
+    page.wait_for_selector("#rag-sources-panel .rag-source")
+    panel = page.inner_text("#rag-sources-panel")
+    assert "Biblioteca chiusa a Roccabianca" in panel
+    assert "<script>window.__pwned = 1</script>" in panel  # the markup, as text
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#rag-sources-panel script, #rag-chat script").count() == 0
+
+
+def test_articles_can_be_added_from_the_browser(page, tmp_path):
+    article = tmp_path / "ponte adige.txt"
+    article.write_text("Nuovo ponte sull'Adige\nVerona, 3 dicembre 2025 – Il consiglio comunale di Verona ha "
+                       "approvato un nuovo ponte pedonale sul fiume Adige, che costerà 12 milioni di euro.\n",
+                       encoding="utf-8")
+    page.get_by_role("tab", name="Articles").click()
+    page.set_input_files("#rag-upload input[type=file]", str(article))
+    page.click("#rag-add")
+    page.wait_for_selector("#rag-ingest .rag-ingest")
+    result = page.inner_text("#rag-ingest")
+    assert "1 added" in result and "Nuovo ponte sull'Adige" in result
+    assert "Nuovo ponte sull'Adige" in page.inner_text("#rag-articles")
+    page.wait_for_timeout(500)  # let the updated outputs fade back in
+    _screenshot(page, "ui-articles.png")
+
+
+@pytest.mark.skipif(not hasattr(FactChecker, "check"),
+                    reason="claim checking (FactChecker.check) is not in this branch yet")
+def test_a_claim_gets_a_verdict_with_evidence_per_source(page):
+    page.locator("#rag-mode").get_by_text("Fact-check").click()
+    _send(page, "Il vertice tra Trump e Putin era previsto a Budapest")
+    page.wait_for_selector("#rag-chat .rag-verdict .rag-verdict-badge")
+    page.wait_for_selector("#rag-sources-panel .rag-sources-head")
+    label = page.locator("#rag-chat .rag-verdict-badge").last.inner_text().strip()
+    assert label.lower() in {v.lower() for v in VERDICT_LABELS}
+    assert "Il vertice tra Trump e Putin era previsto a Budapest" in page.inner_text("#rag-chat")
+    if label.lower() != "not enough info":
+        assert page.locator("#rag-sources-panel .rag-evidence").count() >= 1
+    page.wait_for_timeout(300)
+    _screenshot(page, "ui-check.png")
