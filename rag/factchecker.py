@@ -18,7 +18,8 @@ from .llm import LLM, OnToken, choose
 from .retrieval import Retriever, build_bm25, build_faiss, sentence_rows, vectors_of
 from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import IndexData, IndexStore
-from .types import Answer, Document, Hit, IngestReport, RagError
+from .types import Answer, Document, Hit, IngestReport, RagError, Verdict
+from .verify import Verifier
 
 log = logging.getLogger("rag")
 
@@ -39,6 +40,7 @@ class FactChecker:
         self.embedder: Embedder | None = None
         self.retriever: Retriever | None = None
         self.answerer: Answerer | None = None
+        self.verifier: Verifier | None = None
 
     # -- opening -----------------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class FactChecker:
         self.data = data
         self.retriever = Retriever(data, self.embedder, self.settings.retrieval)
         self.answerer = Answerer(self.retriever, self.settings.answer)
+        self.verifier = Verifier(self.answerer, self.settings.verify)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -124,6 +127,22 @@ class FactChecker:
             answer, generation_ms = self.answerer.answer(question, hits, None, f"{reason}; then {e}; using extractive")
         answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
+
+    def check(self, claim: str, backend: str | LLM | None = None, k: int | None = None) -> Verdict:
+        """Check a claim against the indexed articles: SUPPORTED, REFUTED, NOT_ENOUGH_INFO or
+        CONFLICTING, with every retrieved passage's stance and rationale, grouped per source."""
+        started = time.perf_counter()
+        hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
+        retrieved = time.perf_counter()
+        llm, reason = self._backend(backend)
+        try:
+            verdict, generation_ms = self.verifier.check(claim, hits, llm, reason)
+        except RagError as e:
+            if (backend or self.settings.llm.backend) != "auto":
+                raise
+            verdict, generation_ms = self.verifier.check(claim, hits, None, f"{reason}; then {e}; using extractive")
+        verdict.timings_ms = _timings(started, retrieved, generation_ms)
+        return verdict
 
     def _backend(self, backend: str | LLM | None) -> tuple[LLM | None, str]:
         """The model to answer with (None: extractive) and why, from a name or an LLM object."""

@@ -54,6 +54,10 @@ _LOCATIVE = {
     "es": {"a", "en", "de", "desde", "hacia", "cerca"},
     "pt": {"a", "em", "no", "na", "de", "para", "perto"},
 }
+# Nouns that make the name next to them a place: "la regione di Kursk", "the Kursk region".
+_PLACE_NOUNS = {"regione", "region", "citta", "city", "provincia", "province", "villaggio", "village",
+                "town", "capitale", "capital", "oblast", "comune", "paese", "ville", "stadt", "ciudad",
+                "cidade", "region", "zona", "area", "distretto", "district"}
 # Sentence starts, so a capitalised first word is not taken for a name.
 _OPENERS = re.compile(r"(^|[.!?:;…–—\n«“\"(]\s*)$")
 
@@ -79,6 +83,7 @@ class DateRef:
 class Name:
     text: str  # as written, e.g. "Marco Rubio"
     place: bool = False  # after a locative preposition, or a country
+    of: bool = False  # after "di"/"of": the complement of a role ("governatore di Belgorod")
 
 
 @dataclass
@@ -259,12 +264,18 @@ def extract(text: str, lang: str | None = None) -> Facts:
     territories = _territories()
     locative = _LOCATIVE.get(lang or "", set())
     names: list[Name] = []
-    run: list[tuple[int, int, str]] = []
+    run: list[tuple[int, int, str, int]] = []  # start, end, word, token index
     place_run = False
 
     def close_run():
         if run:
-            names.append(Name(text[run[0][0] : run[-1][1]], place_run or fold(text[run[0][0] : run[-1][1]]) in territories))
+            last = run[-1][3]
+            after = tokens[last + 1][2] if last + 1 < len(tokens) else ""
+            whole = text[run[0][0] : run[-1][1]]
+            first = run[0][3]
+            before = fold(tokens[first - 1][2]) if first > 0 and run[0][0] - tokens[first - 1][1] <= 2 else ""
+            names.append(Name(whole, place_run or fold(whole) in territories or fold(after) in _PLACE_NOUNS,
+                              of=before in {"di", "of", "de", "von"}))
 
     for i, (start, end, word) in enumerate(tokens):
         initial = bool(_OPENERS.search(text[max(0, start - 3) : start])) or start == 0
@@ -277,14 +288,15 @@ def extract(text: str, lang: str | None = None) -> Facts:
             run = []
         if is_name:
             if not run:
-                prev = fold(tokens[i - 1][2]) if i > 0 and start - tokens[i - 1][1] <= 2 else ""
-                place_run = prev in locative
-            run.append((start, end, word))
+                prev = [fold(t[2]) for t in tokens[max(0, i - 2) : i]]
+                place_run = bool(prev) and (prev[-1] in locative or (
+                    len(prev) == 2 and prev[0] in _PLACE_NOUNS and prev[1] in {"di", "of", "de", "von"}))
+            run.append((start, end, word, i))
             continue
         # "Dipartimento di Stato": a lowercase link word inside a name keeps the run open
-        if run and fold(word) in {"di", "de", "del", "della", "of", "von", "van", "da"} and \
+        if joined and fold(word) in {"di", "de", "del", "della", "of", "von", "van", "da"} and \
                 i + 1 < len(tokens) and tokens[i + 1][2][0].isupper():
-            run.append((start, end, word))
+            run.append((start, end, word, i))
             continue
         close_run()
         run = []
@@ -342,18 +354,26 @@ def _same_quantity(a: Quantity, b: Quantity) -> bool:
 def _same_unit(a: Quantity, b: Quantity) -> bool:
     from rapidfuzz import fuzz
 
-    return bool(a.unit) and bool(b.unit) and (a.unit == b.unit or fuzz.ratio(a.unit, b.unit) >= UNIT_SIMILARITY)
+    if not a.unit or not b.unit:
+        return False
+    # "attacks"/"attacchi", "residents"/"residenti": one word in two languages
+    return a.unit[:5] == b.unit[:5] or fuzz.ratio(a.unit, b.unit) >= UNIT_SIMILARITY
 
 
 def _same_date(a: DateRef, b: DateRef) -> bool | None:
     """True/False when the two dates can be compared, None when they share no field."""
-    if (a.month is None) != (b.month is None) and a.weekday is None and b.weekday is None:
-        return None  # a bare year against a day of some year: too loose to call a clash
+    if _granularity(a) != _granularity(b):
+        return None  # "12 novembre" against "inizio ottobre": likely dates of different things
     shared = [(x, y) for x, y in ((a.day, b.day), (a.month, b.month), (a.year, b.year), (a.weekday, b.weekday))
               if x is not None and y is not None]
     if not shared:
         return None
     return all(x == y for x, y in shared)
+
+
+def _granularity(d: DateRef) -> str:
+    return "weekday" if d.weekday is not None else "day" if d.day is not None else \
+        "month" if d.month is not None else "year"
 
 
 def compare(statement: Facts, source: Facts) -> Comparison:
@@ -365,8 +385,6 @@ def compare(statement: Facts, source: Facts) -> Comparison:
         if any(_same_quantity(q, s) for s in source.quantities):
             continue
         rival = next((s for s in unclaimed if _same_unit(q, s)), None)
-        if rival is None and len(unclaimed) == 1 and len(statement.quantities) == 1:
-            rival = unclaimed[0]  # one number each, different units' words (another language)
         if rival is not None:
             result.clashes.append(Clash("number", _quantity_text(q), _quantity_text(rival)))
         else:
@@ -387,7 +405,7 @@ def compare(statement: Facts, source: Facts) -> Comparison:
     for name in statement.names:
         if any(same_name(name.text, s.text) for s in source.names):
             continue
-        rival = next((s for s in unmatched_source if name.place and s.place), None)
+        rival = next((s for s in unmatched_source if name.place and s.place and _country(name) == _country(s)), None)
         if rival is not None:
             result.clashes.append(Clash("name", name.text, rival.text))
         else:
@@ -396,5 +414,61 @@ def compare(statement: Facts, source: Facts) -> Comparison:
     return result
 
 
+def _country(name: Name) -> bool:
+    """A country is only ever confused with another country, a city with a city."""
+    return fold(name.text) in _territories()
+
+
 def _quantity_text(q: Quantity) -> str:
     return f"{q.text} {q.unit}".strip()
+
+
+def without_negation(text: str, lang: str | None) -> str:
+    """The text with its negation words removed: "non è pronto" -> "è pronto"."""
+    negations = _NEGATIONS.get(lang or "", set()) | _NEGATIONS["en"]
+    kept = [w for w in re.split(r"(\s+)", text) if fold(w.strip(".,;:!?“”\"'")) not in negations]
+    return re.sub(r"\s+", " ", "".join(kept)).strip()
+
+
+def is_person(name: Name) -> bool:
+    """A person's name: two or more capitalised words ("Marco Rubio"), not a place or a body."""
+    words = name.text.split()
+    return not name.place and len(words) >= 2 and all(w[:1].isupper() for w in words) \
+        and fold(name.text) not in _territories()
+
+
+@functools.lru_cache(maxsize=None)
+def _nationality_stems() -> dict[tuple[str, str], str]:
+    """(locale, Snowball stem of a language name) -> language code: "russo", "russa", "Russian"
+    all stem to the Russian language. Nationality adjectives are mostly language names."""
+    from babel import Locale
+
+    from .text import _stemmer
+
+    stems = {}
+    for code in LOCALES:
+        for language, name in Locale(code).languages.items():
+            if " " not in name and "_" not in language:
+                stems[(code, _stemmer(code).stemWord(fold(name)))] = language
+    return stems
+
+
+def nationalities(text: str, lang: str | None) -> set[str]:
+    """The nationalities a text names, as language codes ("ministro degli Esteri russo" -> {"ru"})."""
+    from .text import _stemmer, words
+
+    stems = _nationality_stems()
+    found = set()
+    for code in [lang] if lang in LOCALES else LOCALES:
+        for word in words(text):
+            language = stems.get((code, _stemmer(code).stemWord(fold(word))))
+            if language and len(word) > 3:
+                found.add(language)
+    return found
+
+
+def language_names(codes: set[str]) -> str:
+    """Language codes as English words, for a rationale: {"ru"} -> "Russian"."""
+    from babel import Locale
+
+    return ", ".join(sorted(Locale("en").languages.get(code, code) for code in codes))

@@ -104,6 +104,25 @@ class UISettings:
 
 
 @dataclass
+class VerifySettings:
+    # A passage bears on the claim when its closest sentence scores this much as evidence for
+    # it (the relevance score of answering, see AnswerSettings.abstain_below): only then can
+    # its number, date, place, role or polarity support or refute the claim.
+    related_threshold: float = 0.86
+    # A source's closest passage supports the claim at this support score (grounding.py) when
+    # nothing in it clashes with the claim.
+    support_threshold: float = 0.86
+    # ... and only when it is within this much of the claim's best evidence (relevance score).
+    decide_margin: float = 0.04
+    # A role belongs to another person when the claim reads this much closer (e5 cosine) to the
+    # words around that person than around the one it names.
+    role_margin: float = 0.03
+    # Passages from an already chosen source count this much less, so every source is heard.
+    diversity: float = 0.3
+    judged_passages: int = 5  # how many retrieved passages an LLM judges (each is one call)
+
+
+@dataclass
 class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
@@ -111,6 +130,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)
     ui: UISettings = field(default_factory=UISettings)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 class RagError(Exception):
@@ -134,3 +134,42 @@ class Answer:
         data = asdict(self)
         data.pop("passages")
         return data
+
+
+STANCES = ("supports", "refutes", "unrelated")
+VERDICTS = ("SUPPORTED", "REFUTED", "NOT_ENOUGH_INFO", "CONFLICTING")
+
+
+@dataclass
+class EvidenceItem(Citation):
+    """A retrieved passage judged against a claim: its stance and why, in one line."""
+
+    stance: str = "unrelated"  # supports | refutes | unrelated
+    rationale: str = ""
+    judged_by: str = "rules"  # rules (no LLM) or the backend that judged it
+
+    def citation(self) -> Citation:
+        return Citation(**{f.name: getattr(self, f.name) for f in fields(Citation)})
+
+
+@dataclass
+class Verdict:
+    """A claim's verdict, resting only on retrieved passages, with the evidence per source."""
+
+    claim: str
+    verdict: str  # SUPPORTED | REFUTED | NOT_ENOUGH_INFO | CONFLICTING
+    answer: str  # the verdict explained, citing passages as [n]
+    abstained: bool  # nothing relevant was retrieved
+    citations: list[Citation]  # the passages the verdict rests on (supporting or refuting)
+    evidence: list[EvidenceItem]  # every retrieved passage with its stance
+    sources: list[dict] = field(default_factory=list)  # per document: its stance and its passages [n]
+    conflicts: list[dict] = field(default_factory=list)  # sources that disagree, and on what
+    backend: str = "extractive"
+    backend_reason: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    passages: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("passages")
+        return {"question": self.claim, **data}

@@ -1,0 +1,53 @@
+"""Verdict accuracy of `check` on development claims, with the confusion matrix.
+
+    .venv/bin/python scripts/calibrate_claims.py [--backend extractive] [-v]
+
+eval/claims_dev.jsonl holds claims about the seed articles written while designing the rules
+(a held-out set is eval/gold.jsonl, scored by `rag eval`). -v prints every claim's verdict and
+the evidence it rests on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import FactChecker  # noqa: E402
+from rag.types import VERDICTS  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="extractive")
+    parser.add_argument("--claims", default=str(ROOT / "eval" / "claims_dev.jsonl"))
+    parser.add_argument("-v", action="store_true")
+    args = parser.parse_args()
+    items = [json.loads(line) for line in Path(args.claims).read_text(encoding="utf-8").splitlines() if line.strip()]
+    matrix = {g: {p: 0 for p in VERDICTS} for g in VERDICTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = FactChecker.build([ROOT / "seeds"], tmp, progress=False)
+        for item in items:
+            verdict = bot.check(item["claim"], backend=args.backend)
+            matrix[item["label"]][verdict.verdict] += 1
+            if args.v or verdict.verdict != item["label"]:
+                mark = "  " if verdict.verdict == item["label"] else "XX"
+                print(f"{mark} {item['id']} gold {item['label']:15} got {verdict.verdict:15} {item['claim']}")
+                for e in verdict.evidence:
+                    if e.stance != "unrelated" or args.v:
+                        print(f"        [{e.n}] {e.doc_id[:3]} {e.stance:9} {e.rationale[:150]}")
+    correct = sum(matrix[v][v] for v in VERDICTS)
+    print(f"\naccuracy {correct}/{len(items)} = {correct / len(items):.3f}\n")
+    print("gold \\ predicted".ljust(18) + "".join(v[:10].rjust(12) for v in VERDICTS))
+    for gold in VERDICTS:
+        print(gold.ljust(18) + "".join(str(matrix[gold][p]).rjust(12) for p in VERDICTS))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
