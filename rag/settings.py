@@ -36,11 +36,11 @@ def seeds_dir() -> Path:
 class IndexSettings:
     dir: Path | None = None  # None: <user_dir>/index
     # A vector index (chunks or sentences) holding more vectors than this is approximate, an
-    # HNSW graph, instead of an exact scan: at 100k chunks (~400k sentences) a scan takes
-    # ~80 ms per query, the graph ~2 ms. 0 = always approximate. Recorded in the manifest.
+    # inverted file (IVF), instead of an exact scan: at 100k chunks (~400k sentence vectors) a
+    # scan takes ~80 ms a query, the IVF ~1 ms. 0 = always approximate. Recorded in the manifest.
     approximate_above: int = 50_000
-    # How the HNSW graph stores its vectors: "sq8" (8 bits a dimension, 4x less memory than
-    # float32, cosine within ~0.002) or "flat" (float32, exact scores).
+    # How the approximate index stores its vectors: "sq8" (8 bits a dimension, 4x less memory
+    # than float32, cosine within ~0.002) or "flat" (float32, exact scores).
     approximate_storage: str = "sq8"
 
 

@@ -36,7 +36,7 @@ def test_bench_runs_on_a_tiny_index_and_saves_its_numbers(tmp_path):
     rag = run["systems"]["rag"]
     assert rag["timings_ms"]["total"]["n"] == 3
     assert rag["quality"]["questions"] == 3 and 0 <= rag["quality"]["recall@5"] <= 1
-    assert rag["vector_indexes"]["sentences.faiss"]["type"] == "hnsw"
+    assert rag["vector_indexes"]["sentences.faiss"]["type"] == "ivf"
     assert rag["vector_indexes"]["vectors.faiss"]["type"] == "flat"  # ~200 chunks: below
     assert run["systems"]["rag-exact"]["quality"]["questions"] == 3
     assert 0 < rag["agreement_with_exact"]["hybrid_top5"] <= 1

@@ -1,4 +1,4 @@
-"""Approximate (HNSW) vector indexes above a size threshold: built, recorded, searched, checked.
+"""Approximate (IVF) vector indexes above a size threshold: built, recorded, searched, checked.
 
 The threshold is set low (RAG_INDEX_APPROXIMATE_ABOVE) so that the seed articles cross it."""
 
@@ -24,7 +24,7 @@ def _manifest(index_dir):
 
 @pytest.fixture(scope="module")
 def approximate_index(tmp_path_factory):
-    """The seeds with every vector index approximate (HNSW, 8-bit vectors)."""
+    """The seeds with every vector index approximate (IVF, 8-bit vectors)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAG_INDEX_APPROXIMATE_ABOVE", "0")
         index_dir = tmp_path_factory.mktemp("approximate")
@@ -32,13 +32,13 @@ def approximate_index(tmp_path_factory):
     return index_dir
 
 
-def test_above_the_threshold_the_index_is_hnsw_and_the_manifest_says_so(approximate_index, seed_index):
+def test_above_the_threshold_the_index_is_ivf_and_the_manifest_says_so(approximate_index, seed_index):
     recorded = _manifest(approximate_index)["vector_indexes"]
     for name in ("vectors.faiss", "sentences.faiss"):
-        assert recorded[name]["type"] == "hnsw" and recorded[name]["storage"] == "sq8"
-        assert recorded[name]["m"] > 0 and recorded[name]["ef_search"] > 0
+        assert recorded[name]["type"] == "ivf" and recorded[name]["storage"] == "sq8"
+        assert recorded[name]["lists"] >= 1 and recorded[name]["probe"] >= 1
     bot = FactChecker.open(approximate_index)
-    assert isinstance(bot.data.sentence_index, faiss.IndexHNSWSQ)
+    assert isinstance(bot.data.sentence_index, faiss.IndexIVFScalarQuantizer)
     # below the default threshold nothing changes: exact scans
     assert {v["type"] for v in _manifest(seed_index)["vector_indexes"].values()} == {"flat"}
 
@@ -62,10 +62,10 @@ def test_crossing_the_threshold_rebuilds_and_later_additions_append(seeds_copy, 
     bot = FactChecker.open(index_dir)
     bot.ingest([seeds_copy / "004_c01f252e05a51422.txt"], progress=False)  # 60 sentences > 40
     recorded = _manifest(index_dir)["vector_indexes"]
-    assert recorded["sentences.faiss"] == {**recorded["sentences.faiss"], "type": "hnsw", "storage": "flat"}
+    assert recorded["sentences.faiss"] == {**recorded["sentences.faiss"], "type": "ivf", "storage": "flat"}
     assert recorded["vectors.faiss"]["type"] == "flat"  # 14 chunks: still below
 
-    # A pure addition appends to the graph instead of rebuilding it.
+    # A pure addition appends to the index instead of rebuilding (retraining) it.
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the vector index was rebuilt")
 
@@ -99,7 +99,7 @@ def test_an_index_file_that_does_not_match_the_manifest_is_a_clear_error(approxi
     index_dir = tmp_path / "copy"
     shutil.copytree(approximate_index, index_dir)
     gen = _generation(index_dir)
-    # Swap the graph for an exact index of the same vectors, sizes updated: only the kind differs.
+    # Swap the IVF for an exact index of the same vectors, sizes updated: only the kind differs.
     graph = faiss.read_index(str(gen / "sentences.faiss"))
     flat = faiss.IndexFlatIP(graph.d)
     flat.add(graph.reconstruct_n(0, graph.ntotal))
@@ -107,7 +107,7 @@ def test_an_index_file_that_does_not_match_the_manifest_is_a_clear_error(approxi
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["files"]["sentences.faiss"] = (gen / "sentences.faiss").stat().st_size
     (gen / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(RagError, match="sentences.faiss holds a flat index, the manifest says hnsw"):
+    with pytest.raises(RagError, match="sentences.faiss holds a flat index, the manifest says ivf"):
         FactChecker.open(index_dir)
     assert_one_line_error(run_rag("search", "vertice", "--index", str(index_dir)), "corrupt", "rebuild")
 
