@@ -1,7 +1,7 @@
 """The whole benchmark: ingest, cold start, and query latency / memory / recall at each size,
 rag side by side with LangChain's FAISS store and txtai. Prints a table, saves JSON.
 
-    .venv/bin/python bench/run.py                       # 1k, 10k, 100k chunks (~25 min)
+    .venv/bin/python bench/run.py                       # seeds, 1k, 10k, 100k chunks (~25 min)
     .venv/bin/python bench/run.py --sizes 200 --queries 3 --ingest-docs 2 --pool 16 --cold-runs 1
 
 Each section runs in its own process (bench/ingest.py, coldstart.py, scale.py -> search.py),
@@ -96,7 +96,8 @@ def table(report: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000, 100000], help="chunks in the index")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[0, 1000, 10000, 100000],
+                        help="chunks in the index (0: the seed articles alone)")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--ingest-docs", type=int, default=30)
     parser.add_argument("--pool", type=int, default=2000)
@@ -119,13 +120,16 @@ def main() -> int:
               "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "notes": notes, "scale": []}
     bench = str(BENCH)
+    # Each section waits for the load its predecessor left (its own, mostly) to settle.
     if "ingest" in args.sections:
         report["ingest"] = run_child([f"{bench}/ingest.py", "--docs", str(args.ingest_docs)])
     if "coldstart" in args.sections:
+        wait_for_quiet(args.max_load, args.wait)
         report["coldstart"] = run_child([f"{bench}/coldstart.py", "--runs", str(args.cold_runs)])
     if "scale" in args.sections:
         for size in args.sizes:
             print(f"scale: {_size(size)} chunks ...", file=sys.stderr, flush=True)
+            wait_for_quiet(args.max_load, args.wait)
             report["scale"].append(run_child([f"{bench}/scale.py", "--chunks", str(size), "--queries",
                                               str(args.queries), "--pool", str(args.pool), "--cold-runs", "2",
                                               "--systems", *systems]))

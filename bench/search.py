@@ -85,12 +85,14 @@ def run_baseline(name: str, work: Path, queries: list[dict], k: int) -> dict:
     manifest = store.read_manifest(gen)
     embedder = load_embedder(manifest["embedder"]["model"], manifest["embedder"]["backend"])
     sources = {doc_id: Path(d["source"].split("#")[0]).name for doc_id, d in manifest["documents"].items()}
-    texts, metadatas = [], []
+    # The same chunks as plain rows (not store.load(): our vector indexes would count in this RSS).
+    with open(gen / "documents.jsonl", encoding="utf-8") as f:
+        doc_texts = {d["id"]: d["text"] for d in map(json.loads, f)}
     with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-        for line in f:
-            c = json.loads(line)
-            texts.append(c["text"])
-            metadatas.append({"chunk_id": c["id"], "doc_id": c["doc_id"], "start": c["start"], "end": c["end"]})
+        metadatas = [{"chunk_id": c["id"], "doc_id": c["doc_id"], "start": c["start"], "end": c["end"]}
+                     for c in map(json.loads, f)]
+    texts = [doc_texts[m["doc_id"]][m["start"] : m["end"]] for m in metadatas]
+    del doc_texts
     vectors = np.load(work / "chunk_vectors.npy")
     started = time.perf_counter()
     system = BASELINES[name](embedder, texts, vectors, metadatas)
