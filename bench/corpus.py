@@ -7,8 +7,8 @@ seed articles (2,700 and 3,700).
 
 Embedding 100k chunks for real would take hours here (~25 texts/s), so the scale tests fill the
 index with synthetic vectors shaped like real ones: a pool of real e5 embeddings of generated
-sentences, each index vector a noisy mix of two pool vectors (real e5 vectors of unrelated
-texts have cosine ~0.75; these have about the same spread). Query embeddings stay real.
+sentences, each index vector a noisy mix of two pool vectors (the real pool's pairwise cosine
+averages 0.86, 5-95% 0.83-0.90; the synthetic vectors' 0.84, 0.81-0.87). Query embeddings stay real.
 """
 
 from __future__ import annotations
