@@ -15,9 +15,10 @@ from .chunking import chunk_document
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
 from .llm import LLM, OnToken, choose
-from .retrieval import Retriever, build_bm25, build_faiss, sentence_rows, vectors_of
+from .retrieval import Retriever, build_bm25, sentence_rows
 from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
-from .store import IndexData, IndexStore
+from .store import (IndexData, IndexStore, build_vector_index, check_index_settings, grow_vector_index,
+                    vectors_of)
 from .types import Answer, Document, Hit, IngestReport, RagError, Verdict
 from .verify import Verifier
 
@@ -165,6 +166,7 @@ class FactChecker:
     def ingest(self, paths, rebuild: bool = False, progress: bool = True) -> IngestReport:
         """Add or update the articles under `paths`. Unchanged articles are not re-embedded."""
         report = IngestReport()
+        check_index_settings(self.settings.index)  # before minutes of embedding, not after
         with self.store.writing():
             # Re-read under the lock: another process may have written since we opened.
             current = self.store.load() if self.store.exists() and not rebuild else None
@@ -204,15 +206,23 @@ class FactChecker:
                 embedder, new_chunks, documents, progress and len(changed) > 3)
             report.chunks_embedded = len(new_chunks)
 
-            chunks, chunk_vectors, sentence_vectors = new_chunks, new_chunk_vectors, new_sentence_vectors
-            if current is not None:
-                chunks = [current.chunks[i] for i in kept_rows] + new_chunks
-                chunk_vectors = np.vstack([vectors_of(current.faiss_index)[kept_rows], new_chunk_vectors])
-                kept_sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, kept_rows)]
-                sentence_vectors = np.vstack([kept_sentences, new_sentence_vectors])
+            index_settings = self.settings.index
+            if current is not None and len(kept_rows) == len(current.chunks):
+                # Only additions: append to the loaded vector indexes (ours alone, under the lock).
+                chunks = current.chunks + new_chunks
+                chunk_index = grow_vector_index(current.faiss_index, new_chunk_vectors, index_settings)
+                sentence_index = grow_vector_index(current.sentence_index, new_sentence_vectors, index_settings)
+            else:
+                chunks, chunk_vectors, sentence_vectors = new_chunks, new_chunk_vectors, new_sentence_vectors
+                if current is not None:
+                    chunks = [current.chunks[i] for i in kept_rows] + new_chunks
+                    chunk_vectors = np.vstack([vectors_of(current.faiss_index)[kept_rows], new_chunk_vectors])
+                    kept_sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, kept_rows)]
+                    sentence_vectors = np.vstack([kept_sentences, new_sentence_vectors])
+                chunk_index = build_vector_index(chunk_vectors, index_settings)
+                sentence_index = build_vector_index(sentence_vectors, index_settings)
             data = IndexData(embedder=embedder.spec, chunking=chunking, documents=documents,
-                             chunks=chunks, faiss_index=build_faiss(chunk_vectors),
-                             sentence_index=build_faiss(sentence_vectors),
+                             chunks=chunks, faiss_index=chunk_index, sentence_index=sentence_index,
                              bm25=build_bm25(chunks, documents))
             self.store.write(data)
             self.embedder = embedder
@@ -238,9 +248,10 @@ class FactChecker:
             documents = {i: d for i, d in current.documents.items() if i not in gone}
             chunks = [current.chunks[i] for i in rows]
             sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, rows)]
+            chunk_index = build_vector_index(vectors_of(current.faiss_index)[rows], self.settings.index)
             data = IndexData(embedder=current.embedder, chunking=current.chunking, documents=documents,
-                             chunks=chunks, faiss_index=build_faiss(vectors_of(current.faiss_index)[rows]),
-                             sentence_index=build_faiss(sentences),
+                             chunks=chunks, faiss_index=chunk_index,
+                             sentence_index=build_vector_index(sentences, self.settings.index),
                              bm25=build_bm25(chunks, documents))
             self.store.write(data)
             self._use(data)
@@ -280,8 +291,7 @@ class FactChecker:
         """Vectors of the chunks and of their sentences (each distinct text embedded once)."""
         from tqdm import tqdm
 
-        texts = [c.text for c in chunks]
-        texts += [documents[c.doc_id].text[a:b] for c in chunks for a, b in c.sentences]
+        texts = texts_to_embed(chunks, documents)
         unique = list(dict.fromkeys(texts))
         batch = self.settings.embedding.batch_size
         parts = []
@@ -308,6 +318,12 @@ def _timings(started: float, retrieved: float, generation_ms: float) -> dict[str
     retrieval_ms = (retrieved - started) * 1000
     return {"retrieval": round(retrieval_ms, 1), "generation": round(generation_ms, 1),
             "validation": round(total_ms - retrieval_ms - generation_ms, 1), "total": round(total_ms, 1)}
+
+
+def texts_to_embed(chunks, documents) -> list[str]:
+    """Each chunk's text, then the text of each sentence of each chunk (repeats included)."""
+    texts = [c.text for c in chunks]
+    return texts + [documents[c.doc_id].text[a:b] for c in chunks for a, b in c.sentences]
 
 
 def _chunk_settings(recorded: dict) -> ChunkingSettings:

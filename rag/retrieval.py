@@ -20,15 +20,6 @@ from .text import detect_language, keyword_tokens
 from .types import Chunk, Document, Hit, RagError
 
 
-def build_faiss(vectors: np.ndarray):
-    """Exact inner-product search over L2-normalised vectors, i.e. cosine similarity."""
-    import faiss
-
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
 def build_bm25(chunks: list[Chunk], documents: dict[str, Document]):
     import bm25s
 
@@ -36,10 +27,6 @@ def build_bm25(chunks: list[Chunk], documents: dict[str, Document]):
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     return bm25
-
-
-def vectors_of(index) -> np.ndarray:
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
 
 
 def sentence_owners(chunks: list[Chunk]) -> np.ndarray:
@@ -51,6 +38,18 @@ def sentence_rows(chunks: list[Chunk], rows: list[int]) -> list[int]:
     """The sentence-index rows of the given chunk rows, in order."""
     starts = np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks])])
     return [r for row in rows for r in range(starts[row], starts[row + 1])]
+
+
+def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Rows of the `depth` highest scores, best first, ties in row order: the same as a stable
+    full sort, but only the rows at or above the depth-th score get sorted (at 100k chunks a
+    full sort took longer than the BM25 scoring itself)."""
+    if len(scores) > depth:
+        kth = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+        rows = np.flatnonzero(scores >= kth)
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.argsort(-scores[rows], kind="stable")][:depth]
 
 
 class Retriever:
@@ -104,8 +103,8 @@ class Retriever:
         if not tokens or not self.data.chunks:
             return [], 0.0
         scores = self.data.bm25.get_scores(tokens)
-        top = np.argsort(-scores, kind="stable")[:depth]
-        return [(int(r), float(scores[r])) for r in top if scores[r] > 0], len(tokens) / len(all_tokens)
+        return [(int(r), float(scores[r])) for r in top_rows(scores, depth) if scores[r] > 0], \
+            len(tokens) / len(all_tokens)
 
     def search(self, query: str, k: int | None = None, mode: str | None = None,
                diversity: float | None = None) -> list[Hit]:

@@ -35,6 +35,14 @@ def seeds_dir() -> Path:
 @dataclass
 class IndexSettings:
     dir: Path | None = None  # None: <user_dir>/index
+    # A vector index (chunks or sentences) holding more vectors than this is approximate, an
+    # inverted file (IVF), instead of an exact scan. Measured (bench/): 41k sentence vectors,
+    # 10k chunks: scan 8.6 ms, IVF 1.5 ms; 410k, 100k chunks: 78 ms vs 5.6 ms; same recall@5.
+    # 0 = always approximate. Recorded in the manifest.
+    approximate_above: int = 20_000
+    # How the approximate index stores its vectors: "sq8" (8 bits a dimension, 4x less memory
+    # than float32, cosine within ~0.002) or "flat" (float32, exact scores).
+    approximate_storage: str = "sq8"
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _synthetic_corpus(folder: Path, n: int) -> Path:
 
 def test_manifest_records_embedder_chunking_and_hashes(seed_index):
     manifest = IndexStore(seed_index).read_manifest()
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["embedder"]["model"] == "multilingual-e5-small"
     assert manifest["embedder"]["dim"] == 384
     assert manifest["chunking"] == Settings.load().to_dict()["chunking"]
@@ -223,3 +223,18 @@ def test_a_second_writer_gets_a_clear_error(fresh_index, seeds_copy):
         search = run_rag("search", "vertice", "--index", str(fresh_index), "--json")
     assert_one_line_error(result, "another process is writing")
     assert search.returncode == 0 and json.loads(search.stdout)["hits"]
+
+
+def test_a_version_1_index_with_chunk_texts_still_opens(fresh_index):
+    """Version 2 stopped storing chunk texts (they are document slices); version 1 indexes still open."""
+    gen = _generation(fresh_index)
+    bot = FactChecker.open(fresh_index)
+    (gen / "chunks.jsonl").write_text("".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n"
+                                              for c in bot.data.chunks), encoding="utf-8")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    manifest["files"]["chunks.jsonl"] = (gen / "chunks.jsonl").stat().st_size
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    reopened = FactChecker.open(fresh_index)
+    assert reopened.data.chunks == bot.data.chunks
+    assert reopened.search("Dove era previsto il vertice?", k=1)[0].doc_id == "000_6d133049264667af"
