@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from . import prompts
+from . import facts, prompts
 from .documents import DATELINE
 from .grounding import Grounding, Support
 from .llm import LLM, OnToken
@@ -43,6 +43,7 @@ INJECTION = re.compile(
 # Question words asking for a quantity or a time: sentences holding one get a small bonus.
 ASKS_NUMBER = re.compile(r"\b(how many|how much|quanti|quante|quanto|quanta|combien|cuántos|wie viele)\b", re.I)
 ASKS_TIME = re.compile(r"\b(when|what day|what date|quando|che giorno|quand|cuándo|wann)\b", re.I)
+ASKS_PLACE = re.compile(r"\b(where|which city|what city|in which|dove|in quale|in che città|quale città|où|dónde|wo)\b", re.I)
 TIME_WORDS = re.compile(
     r"\b(\d{1,2}|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|ieri|oggi|sera|mattina"
     r"|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre"
@@ -82,6 +83,15 @@ def split_reply(reply: str) -> list[tuple[str, list[int]]]:
         numbers = [int(x) for m in CITATION.findall(sentence) for x in re.split(r"[,;]", m)]
         sentences.append((strip_citations(sentence), list(dict.fromkeys(numbers))))
     return sentences
+
+
+def _answer_facts(e: Evidence, asked: facts.Facts, lang: str | None) -> facts.Facts:
+    """What a sentence says beyond the question: its facts minus those the question names."""
+    said = facts.extract(DATELINE.sub("", e.text), lang)
+    return facts.Facts([q for q in said.quantities if not any(q.value == a.value for a in asked.quantities)],
+                       said.dates,
+                       [n for n in said.names if not any(facts.same_name(n.text, a.text) for a in asked.names)],
+                       said.negated)
 
 
 class Answerer:
@@ -134,11 +144,57 @@ class Answerer:
         """The answer and the time spent generating, in ms (0 when no model was asked)."""
         evidence = self.evidence(question, hits)
         if llm is None:
-            return self.extractive(question, hits, evidence, reason), 0.0
-        if not self.relevant(evidence):
+            answer, generation_ms = self.extractive(question, hits, evidence, reason), 0.0
+        elif not self.relevant(evidence):
             return self.abstain(question, hits, llm.name,
                                 f"{reason}; nothing relevant was retrieved, so the model was not asked"), 0.0
-        return self.generate(question, hits, evidence, llm, reason, on_token)
+        else:
+            answer, generation_ms = self.generate(question, hits, evidence, llm, reason, on_token)
+        if not answer.abstained:
+            self.add_conflicts(answer, evidence)
+        return answer, generation_ms
+
+    # -- sources that disagree --------------------------------------------------------
+
+    def conflicts(self, question: str, evidence: list[Evidence]) -> list[tuple[Evidence, Evidence, str, str]]:
+        """Pairs of relevant sentences from different documents that give different values for
+        what the question asks (a place, a date, a number): (one, other, its value, other's value)."""
+        kind = "date" if ASKS_TIME.search(question) else "number" if ASKS_NUMBER.search(question) \
+            else "place" if ASKS_PLACE.search(question) else None
+        if kind is None:
+            return []
+        asked = facts.extract(question)
+        best: dict[str, Evidence] = {}  # each document's most relevant sentence
+        for e in evidence:
+            if e.score >= self.settings.abstain_below:
+                best.setdefault(e.hit.doc_id, e)
+        found = []
+        chosen = list(best.values())
+        for i, a in enumerate(chosen):
+            for b in chosen[i + 1 :]:
+                fa, fb = (_answer_facts(x, asked, self.retriever.data.documents[x.hit.doc_id].lang) for x in (a, b))
+                clashes = [c for c in facts.compare(fa, fb).clashes
+                           if c.kind == {"place": "name"}.get(kind, kind)]
+                if clashes:
+                    found.append((a, b, clashes[0].statement, clashes[0].source))
+        return found
+
+    def add_conflicts(self, answer: Answer, evidence: list[Evidence]) -> None:
+        """Say that the sources disagree, quote and cite each side, and list the conflicts."""
+        lang = detect_language(answer.question) or self.retriever.corpus_lang
+        cited = {c.n for c in answer.citations}
+        for a, b, value_a, value_b in self.conflicts(answer.question, evidence):
+            answer.conflicts.append({
+                "kind": "values", "summary": f"{prompts.message('disagree', lang)} “{value_a}” [{a.n}], "
+                                             f"“{value_b}” [{b.n}]",
+                "passages": [a.n, b.n], "values": {str(a.n): value_a, str(b.n): value_b},
+                "doc_ids": [a.hit.doc_id, b.hit.doc_id]})
+            missing = [e for e in (a, b) if e.n not in cited]
+            if missing:
+                answer.answer += f" {prompts.message('disagree', lang)} " + " ".join(f"“{e.text}” [{e.n}]" for e in missing)
+                answer.citations += [self._citation(e.n, e.hit, [(e.start, e.end)]) for e in missing]
+                answer.citations.sort(key=lambda c: c.n)
+                cited |= {e.n for e in missing}
 
     def abstain(self, question: str, hits: list[Hit], backend: str, reason: str) -> Answer:
         lang = detect_language(question) or self.retriever.corpus_lang

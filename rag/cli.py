@@ -36,6 +36,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
 
 
+def _backend_options(parser: argparse.ArgumentParser, who: str) -> None:
+    parser.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
+                        help=f"{who} (default auto: Ollama if it answers, else local)")
+    parser.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
+    parser.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
+    parser.add_argument("-k", type=int, help="passages to draw on (default 5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rag", description="Fact-check questions and claims against news articles, locally.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -67,15 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Answer from the indexed articles; every sentence cites a passage [n], "
                                    "or the bot says the sources do not cover it.")
     p.add_argument("question")
-    p.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
-                   help="who writes the answer (default auto: Ollama if it answers, else local)")
-    p.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
-    p.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
-    p.add_argument("-k", type=int, help="passages to answer from (default 5)")
+    _backend_options(p, "who writes the answer")
     p.add_argument("--stream", action="store_true", help="show the model's draft on stderr as it is written")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("check", help="fact-check a claim: a verdict with the evidence for and against",
+                       description="Check a claim against the indexed articles: SUPPORTED, REFUTED, "
+                                   "NOT_ENOUGH_INFO or CONFLICTING (sources disagree), with each retrieved "
+                                   "passage's stance and why, grouped per source.")
+    p.add_argument("claim")
+    _backend_options(p, "who judges the evidence")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("pull", help="download an Ollama model, with progress")
     p.add_argument("model")
@@ -203,16 +217,45 @@ def cmd_ask(args) -> int:
         _print_json(answer.to_dict())
         return 0
     print(textwrap.fill(answer.answer, width=100))
-    if answer.citations:
-        print("\nSources:")
-    for c in answer.citations:
+    for conflict in answer.conflicts:
+        print(textwrap.fill(f"! {conflict['summary']}", width=100))
+    _print_sources("Sources:", answer.citations)
+    _note_backend(args, answer)
+    if answer.fallback and not args.quiet:
+        log.info("note: %s", answer.fallback)
+    return 0
+
+
+def cmd_check(args) -> int:
+    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+    verdict = bot.check(args.claim, backend=args.backend, k=args.k)
+    if args.json:
+        _print_json(verdict.to_dict())
+        return 0
+    print(verdict.verdict)
+    print(textwrap.fill(verdict.answer, width=100))
+    for source in verdict.sources:
+        items = [e for e in verdict.evidence if e.doc_id == source["doc_id"] and e.stance != "unrelated"]
+        print(f"\n{source['stance'].upper():9} {source['title']}" + (f" ({source['date']})" if source["date"] else ""))
+        for e in items:
+            print(f"  [{e.n}] {e.stance}: {e.rationale}")
+            print(textwrap.indent(textwrap.fill(f"“{' '.join(e.text.split())}”", width=94), "      "))
+    _note_backend(args, verdict)
+    return 0
+
+
+def _print_sources(heading: str, citations) -> None:
+    if citations:
+        print(f"\n{heading}")
+    for c in citations:
         print(f"[{c.n}] {c.title}" + (f" ({c.date})" if c.date else "") + f"  {c.doc_id} chars {c.start}-{c.end}")
         print(textwrap.indent(textwrap.fill(f"“{' '.join(c.text.split())}”", width=96), "    "))
+
+
+def _note_backend(args, result) -> None:
     if not args.quiet:
-        log.info("\nbackend: %s (%s)", answer.backend, answer.backend_reason)
-        if answer.fallback:
-            log.info("note: %s", answer.fallback)
-    return 0
+        log.info("\nbackend: %s (%s)", result.backend, result.backend_reason)
 
 
 def cmd_pull(args) -> int:
@@ -259,8 +302,6 @@ def cmd_eval(args) -> int:
     items = items[: args.limit] if args.limit else items
     if not items:
         raise RagError(f"{gold} holds no {args.only} items")
-    if any(i.kind == "claim" for i in items) and not hasattr(FactChecker, "check"):
-        raise RagError("claim verification is not available in this version; run `rag eval --only qa`")
     out = make_out_dir(Path(args.out) if args.out else default_out_dir())
     bot = FactChecker.open_or_seed(settings=_settings(args), progress=not args.quiet)
     started = time.perf_counter()

@@ -467,8 +467,9 @@ def nationalities(text: str, lang: str | None) -> set[str]:
     return found
 
 
-def language_names(codes: set[str]) -> str:
-    """Language codes as English words, for a rationale: {"ru"} -> "Russian"."""
+def language_names(codes: set[str], lang: str | None = "en") -> str:
+    """Language codes as words of `lang`, for a rationale: {"ru"} -> "Russian" / "russo"."""
     from babel import Locale
 
-    return ", ".join(sorted(Locale("en").languages.get(code, code) for code in codes))
+    names = Locale(lang if lang in LOCALES else "en").languages
+    return ", ".join(sorted(names.get(code, code) for code in codes))

@@ -65,10 +65,6 @@ class Desk:
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
 
-    @property
-    def can_check(self) -> bool:
-        return hasattr(self.bot, "check")
-
     def current(self) -> FactChecker:
         """The bot on the index's live generation (another process may have written one)."""
         bot = self.bot
@@ -347,10 +343,6 @@ def build(desk: Desk):
             return
         claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
         note = ""
-        if claim and not desk.can_check:
-            note = ("Claim checking is not available in this version yet, so this is answered as a "
-                    "question.") if mode == "Fact-check" else ""
-            claim = False
         history += [_user_message(message),
                     _bot_message(render.pending_html("Checking the claim…" if claim else "Searching the articles…"))]
         yield history, gr.skip(), gr.skip(), ""
@@ -479,16 +471,14 @@ def _api(gr, desk: Desk) -> None:
 
     gr.api(ask, api_name="ask", concurrency_id="answer")
     gr.api(search, api_name="search", concurrency_id="answer")
-    if desk.can_check:
-        def check(claim: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
-            """Check a claim against the articles: verdict, explanation, evidence per source."""
-            try:
-                verdict = desk.current().check(claim, backend=backend, k=k)
-            except RagError as e:
-                raise gr.Error(str(e)) from None
-            return verdict.to_dict() if hasattr(verdict, "to_dict") else dataclasses.asdict(verdict)
+    def check(claim: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
+        """Check a claim against the articles: verdict, explanation, evidence per source."""
+        try:
+            return desk.current().check(claim, backend=backend, k=k).to_dict()
+        except RagError as e:
+            raise gr.Error(str(e)) from None
 
-        gr.api(check, api_name="check", concurrency_id="answer")
+    gr.api(check, api_name="check", concurrency_id="answer")
 
 
 def theme():

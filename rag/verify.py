@@ -60,12 +60,17 @@ class Judgement:
     rationale: str
     start: int  # the sentence the judgement rests on
     end: int
-    strength: float  # how closely the passage bears on the claim (similarity)
+    strength: float  # how closely the passage bears on the claim (relevance score)
     judged_by: str = "rules"
+    by_fact: bool = False  # refuted by a number, date, place, nationality or role: no model overrules it
 
 
-def rationale(kind: str, **values) -> str:
-    return Template(prompts.message("rationale", "en")[kind]).substitute(values)
+def rationale(kind: str, lang: str | None, clash: facts.Clash | None = None, **values) -> str:
+    """A one-line rationale in the claim's language (prompts/messages.json)."""
+    table = prompts.message("rationale", lang)
+    if clash is not None:
+        values.update(statement=clash.statement, source=clash.source, kind=table["kinds"][clash.kind])
+    return Template(table[kind]).substitute(values)
 
 
 class Verifier:
@@ -109,35 +114,37 @@ class Verifier:
             relevance[e.n] = max(relevance.get(e.n, -1.0), e.score)
         measured = self.grounding.measure(claim, list(enumerate(hits, start=1)),
                                           self.grounding.embed([core])[0], INJECTION.search)
-        judgements = {s.n: self._unrelated(s, relevance.get(s.n, -1.0)) for s in measured}
+        judgements = {s.n: self._unrelated(s, relevance.get(s.n, -1.0), lang) for s in measured}
+
+        def judged(s: Support, stance: str, why: str, span: tuple[int, int] | None = None, fact: bool = False):
+            start, end = span or (s.start, s.end)
+            judgements[s.n] = Judgement(s.n, s.hit, stance, why, start, end, relevance[s.n], by_fact=fact)
+
         related = [s for s in measured if relevance.get(s.n, -1.0) >= self.settings.related_threshold]
         for s in related:  # another number, date or place for the same thing
             if s.comparison.clashes:
                 clash = s.comparison.clashes[0]
-                start, end = self._sentence_with(s, clash.source) or (s.start, s.end)
-                judgements[s.n] = Judgement(s.n, s.hit, "refutes", rationale("clash", clash=clash.describe()),
-                                            start, end, relevance[s.n])
+                judged(s, "refutes", rationale("clash", lang, clash), self._sentence_with(s, clash.source), fact=True)
         top = max((relevance[s.n] for s in related), default=0.0)
         for doc_id in dict.fromkeys(s.hit.doc_id for s in related):  # each source's closest passage
             best = max((s for s in related if s.hit.doc_id == doc_id), key=lambda s: relevance[s.n])
             # only a passage about as close as the claim's best evidence speaks to it as a whole
             if judgements[best.n].stance != "unrelated" or relevance[best.n] < top - self.settings.decide_margin:
                 continue
-            strength = relevance[best.n]
             if self._negation_differs(claim, stated, best, lang):
-                judgements[best.n] = Judgement(best.n, best.hit, "refutes", rationale("negation", quote=_short(best.text)),
-                                               best.start, best.end, strength)
+                judged(best, "refutes", rationale("negation", lang, quote=_short(best.text)))
             elif not best.vetoed and best.score >= self.settings.support_threshold:
-                judgements[best.n] = Judgement(best.n, best.hit, "supports", rationale("states", quote=_short(best.text)),
-                                               best.start, best.end, strength)
+                start, end = self._sentence_covering(best, stated)
+                text = self.grounding.data.documents[best.hit.doc_id].text[start:end]
+                judged(best, "supports", rationale("states", lang, quote=_short(text)), (start, end))
         if COPULA.search(claim):
-            for n, why, start, end in self._role_clashes(claim, stated, related):
-                judgements[n] = Judgement(n, hits[n - 1], "refutes", why, start, end, relevance[n])
+            for s, why in self._role_clashes(claim, stated, related, lang):
+                judged(s, "refutes", why, fact=True)
         return [judgements[n] for n in sorted(judgements)]
 
-    def _unrelated(self, s: Support, strength: float) -> Judgement:
+    def _unrelated(self, s: Support, strength: float, lang: str | None) -> Judgement:
         missing = [m.split(": ", 1)[1] for m in s.comparison.hard_missing]
-        why = rationale("missing", missing=", ".join(missing)) if missing else rationale("unrelated")
+        why = rationale("missing", lang, missing=", ".join(missing)) if missing else rationale("unrelated", lang)
         return Judgement(s.n, s.hit, "unrelated", why, s.start, s.end, strength)
 
     def _sentence_with(self, s: Support, text: str) -> tuple[int, int] | None:
@@ -149,13 +156,26 @@ class Verifier:
                 return start, end
         return None
 
-    def _role_clashes(self, claim: str, stated: facts.Facts, related: list[Support]):
+    def _sentence_covering(self, s: Support, stated: facts.Facts) -> tuple[int, int]:
+        """The passage sentence stating most of the claim's numbers, dates and names (the
+        closest sentence when none states more): the one to quote as support."""
+        doc = self.grounding.data.documents[s.hit.doc_id]
+        asserted = len(stated.quantities) + len(stated.dates) + len(stated.names)
+
+        def stated_there(span: tuple[int, int]) -> int:
+            return asserted - len(facts.compare(stated, facts.extract(doc.text[span[0] : span[1]], doc.lang)).missing)
+
+        spans = self.grounding.statements(s.hit)
+        best = max(spans, key=stated_there, default=(s.start, s.end))
+        return best if stated_there(best) > stated_there((s.start, s.end)) else (s.start, s.end)
+
+    def _role_clashes(self, claim: str, stated: facts.Facts, related: list[Support], lang: str | None):
         """A claim that says who someone is ("X è il ministro degli Esteri russo") gives a role
         the passages give to another person, or puts it in another place.
 
         The claim with the person masked is compared with the words around each person the
         passages name (masked too): if it reads closer to another person's by `role_margin`,
-        the claim swapped them. Yields (passage n, rationale, start, end)."""
+        the claim swapped them. Yields (passage, rationale)."""
         for doc_id in dict.fromkeys(s.hit.doc_id for s in related):  # each source on its own
             people: dict[str, tuple[Support, str]] = {}  # person as written -> (passage, window)
             for s in (s for s in related if s.hit.doc_id == doc_id):
@@ -163,11 +183,11 @@ class Verifier:
                 for name in facts.extract(s.hit.text, doc.lang).names:
                     if facts.is_person(name) and not any(facts.same_name(name.text, p) for p in people):
                         people[name.text] = (s, _window(s.hit.text, name.text))
-            yield from self._swapped_roles(claim, stated, people)
+            yield from self._swapped_roles(claim, stated, people, lang)
 
-    def _swapped_roles(self, claim: str, stated: facts.Facts, people: dict[str, tuple[Support, str]]):
+    def _swapped_roles(self, claim: str, stated: facts.Facts, people: dict[str, tuple[Support, str]],
+                       lang: str | None):
         """_role_clashes within one source: `people` maps each person it names to the words around them."""
-        lang = detect_language(claim) or self.answerer.retriever.corpus_lang
         for name in (n.text for n in stated.names if not n.place and _is_subject(claim, n.text)):
             own = [p for p in people if facts.same_name(name, p)]
             others = [p for p in people if not facts.same_name(name, p)
@@ -178,16 +198,14 @@ class Verifier:
             doc_lang = self.grounding.data.documents[s.hit.doc_id].lang
             said, written = facts.nationalities(claim, lang), facts.nationalities(window, doc_lang)
             if said and written and not said & written:  # "russo" where the source says "ucraino"
-                clash = facts.Clash("nationality", facts.language_names(said), facts.language_names(written))
-                yield s.n, rationale("role_clash", clash=clash.describe(), quote=_short(window.replace("X", own[0]))), \
-                    s.start, s.end
+                clash = facts.Clash("nationality", facts.language_names(said, lang), facts.language_names(written, lang))
+                yield s, rationale("role_clash", lang, clash, quote=_short(window.replace("X", own[0])))
                 continue
             # "X è il governatore di Voronezh" where the source says "di Belgorod": in a role,
             # any other name fills the same slot
             clash = facts.compare(_as_slots(_without_people(stated, name)), _as_slots(facts.extract(window))).clashes
             if clash:
-                yield s.n, rationale("role_clash", clash=clash[0].describe(), quote=_short(window.replace("X", own[0]))), \
-                    s.start, s.end
+                yield s, rationale("role_clash", lang, clash[0], quote=_short(window.replace("X", own[0])))
                 continue
             if not others:
                 continue
@@ -198,8 +216,7 @@ class Verifier:
             if float(scores[len(own) + best]) >= own_score + self.settings.role_margin:
                 other = others[best]
                 s, window = people[other]
-                yield s.n, rationale("role", other=other, name=name, quote=_short(window.replace("X", other))), \
-                    s.start, s.end
+                yield s, rationale("role", lang, other=other, name=name, quote=_short(window.replace("X", other)))
 
     def _negation_differs(self, claim: str, stated: facts.Facts, s: Support, lang: str | None) -> bool:
         """One of the claim and the clause of the passage it matches is negated, the other not.
@@ -239,7 +256,7 @@ class Verifier:
                 rule.rationale += f" (the {llm.name} judgement was not valid, so the rules judged)"
                 continue
             stance, why = parsed
-            if stance == "supports" and rule.stance == "refutes" and "the statement says" in rule.rationale:
+            if stance == "supports" and rule.by_fact:
                 rule.rationale += f" (the {llm.name} judgement “supports” was overruled by this clash)"
                 continue
             judged[rule.n] = Judgement(rule.n, rule.hit, stance, why, rule.start, rule.end, rule.strength, llm.name)
@@ -270,8 +287,8 @@ class Verifier:
         if label == "CONFLICTING":
             conflicts.append({
                 "kind": "stance",
-                "summary": prompts.message("disagree", lang) + " " + "; ".join(
-                    f"{s['title']} {prompts.message('stance', lang)[s['stance']]}" for s in supporting + refuting),
+                "summary": prompts.message("disagree", lang) + " " + ", ".join(
+                    f"[{e.n}] {prompts.message('stance', lang)[e.stance]}" for e in rests_on) + ".",
                 "supports": [e.n for e in rests_on if e.stance == "supports"],
                 "refutes": [e.n for e in rests_on if e.stance == "refutes"],
                 "doc_ids": [s["doc_id"] for s in supporting + refuting],

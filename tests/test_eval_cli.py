@@ -5,7 +5,6 @@ import json
 import pytest
 from conftest import ROOT, assert_one_line_error, run_rag
 
-from rag import FactChecker
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 RATIOS = ["retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr", "answer.accuracy",
@@ -84,8 +83,3 @@ def test_a_bad_gold_file_names_its_line(tmp_path, line, fragment):
     gold.write_text("\n" + line + "\n", encoding="utf-8")
     assert_one_line_error(run_rag("eval", "--gold", str(gold), "--out", str(tmp_path / "out")), fragment)
 
-
-@pytest.mark.skipif(hasattr(FactChecker, "check"), reason="claim verification has landed")
-def test_claims_need_check_until_it_lands(tmp_path):
-    result = run_rag("eval", "--out", str(tmp_path / "out"))
-    assert_one_line_error(result, "claim verification is not available in this version")
