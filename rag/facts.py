@@ -376,8 +376,11 @@ def _granularity(d: DateRef) -> str:
         "month" if d.month is not None else "year"
 
 
-def compare(statement: Facts, source: Facts) -> Comparison:
-    """What of the statement's facts the source states, lacks, or contradicts."""
+def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comparison:
+    """What of the statement's facts the source states, lacks, or contradicts.
+
+    With `one_sentence` (the source is the one sentence the statement matches), one number
+    each is one quantity even when the unit words differ ("hectares"/"ettari")."""
     result = Comparison(names_total=len(statement.names))
 
     unclaimed = [q for q in source.quantities if not any(_same_quantity(q, s) for s in statement.quantities)]
@@ -385,6 +388,8 @@ def compare(statement: Facts, source: Facts) -> Comparison:
         if any(_same_quantity(q, s) for s in source.quantities):
             continue
         rival = next((s for s in unclaimed if _same_unit(q, s)), None)
+        if rival is None and one_sentence and len(unclaimed) == 1 and len(statement.quantities) == 1:
+            rival = unclaimed[0]
         if rival is not None:
             result.clashes.append(Clash("number", _quantity_text(q), _quantity_text(rival)))
         else:

@@ -117,6 +117,11 @@ class Grounding:
             body = " ".join(doc.text[spans[j][0] : spans[j][1]] for j in usable)
             similarity = max(float(scores[best]), float(self.chunk_vector(hit) @ vector))
             comparison = facts.compare(stated, facts.extract(body, doc.lang))
+            if any(m.startswith("number:") for m in comparison.missing):  # the closest sentence may say it otherwise
+                closest = facts.compare(stated, facts.extract(doc.text[start:end], doc.lang), one_sentence=True)
+                for clash in (c for c in closest.clashes if c.kind == "number"):
+                    comparison.clashes.append(clash)
+                    comparison.missing = [m for m in comparison.missing if not m.endswith(clash.statement)]
             words = set(keyword_tokens(statement, doc.lang))
             overlap = len(words & set(keyword_tokens(body, doc.lang))) / len(words) if words else 0.0
             names = comparison.names_missing / comparison.names_total if comparison.names_total else 0.0

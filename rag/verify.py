@@ -244,7 +244,10 @@ class Verifier:
         """The model's stance for the most relevant passages, validated; the rules for the rest."""
         language = prompts.message("language_names", lang)
         system = prompts.render("stance_system.txt", language=language)
-        ranked = sorted(rules, key=lambda j: -j.strength)[: self.settings.judged_passages]
+        # Only passages that bear on the claim are worth a model's judgement: a small model
+        # calls anything "supports", and an unrelated passage must not decide a verdict.
+        ranked = sorted((j for j in rules if j.strength >= self.settings.related_threshold),
+                        key=lambda j: -j.strength)[: self.settings.judged_passages]
         judged = {j.n: j for j in rules}
         for rule in ranked:
             user = prompts.render("stance_user.txt", passage=prompts.as_data(rule.hit.text),
@@ -317,7 +320,8 @@ def parse_stance(reply: str) -> tuple[str, str] | None:
     if not isinstance(data, dict):
         return None
     stance, why = data.get("stance"), data.get("rationale")
-    if stance not in STANCE_SCHEMA["properties"]["stance"]["enum"] or not isinstance(why, str) or not why.strip():
+    if stance not in STANCE_SCHEMA["properties"]["stance"]["enum"] or not isinstance(why, str) \
+            or len(re.findall(r"[^\W\d_]{2,}", why)) < 3:  # a rationale says something: "..." does not
         return None
     return stance, " ".join(why.split())[:300]
 

@@ -58,3 +58,13 @@ def test_a_missing_or_non_gguf_file_is_a_clear_error(tmp_path):
 def test_cli_llamacpp_without_a_model_is_one_line(seed_index):
     result = run_rag("ask", QUESTION, "--backend", "llamacpp", "--index", str(seed_index))
     assert_one_line_error(result, "no GGUF model configured", "RAG_LLM_GGUF")
+
+
+def test_llamacpp_judges_claims_with_constrained_json_or_leaves_it_to_the_rules(gemma_bot):
+    verdict = gemma_bot.check("Gli attacchi hanno lasciato senza corrente oltre 300.000 residenti.",
+                              backend="llamacpp")
+    assert verdict.backend == "llamacpp"
+    assert verdict.verdict in ("SUPPORTED", "REFUTED", "NOT_ENOUGH_INFO", "CONFLICTING")
+    assert verdict.timings_ms["generation"] > 0  # the model was asked
+    # a number the sources contradict is never overruled into support
+    assert any(e.stance == "refutes" and "100.000" in e.rationale for e in verdict.evidence)

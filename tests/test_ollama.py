@@ -126,3 +126,17 @@ def test_cli_pull_shows_progress_on_stderr(ollama):
     assert result.returncode == 0, result.stderr
     assert "llama3.2:1b is ready" in result.stdout
     assert "Pulling llama3.2:1b" in result.stderr and "100/100" in result.stderr
+
+
+def test_check_asks_ollama_for_a_stance_with_a_json_schema(seed_index, ollama):
+    claim = "Il vertice tra Trump e Putin era previsto a Budapest"
+    ollama.replies += ['{"stance": "supports", "rationale": "Il passaggio cita Budapest come sede prevista."}'] * 5
+    verdict = bot_for(seed_index, ollama.host).check(claim, backend="ollama")
+    assert verdict.backend == "ollama" and ollama.requests
+    request = ollama.requests[0]
+    assert request["format"]["properties"]["stance"]["enum"] == ["supports", "refutes", "unrelated"]
+    assert claim in request["messages"][1]["content"]
+    # the passage that names Ginevra clashes on the place: the model's "supports" is overruled
+    assert verdict.verdict == "CONFLICTING"
+    assert any(e.judged_by == "ollama" and e.stance == "supports" for e in verdict.evidence)
+    assert any("overruled" in e.rationale and e.stance == "refutes" for e in verdict.evidence)

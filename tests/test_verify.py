@@ -1,0 +1,127 @@
+"""Claim checking on a tiny made-up corpus (two reports of one strike that partly disagree),
+built once for the module, plus the contract of `rag check` on the seeds and model judging."""
+
+import json
+
+import pytest
+from conftest import SEEDS, assert_one_line_error, run_rag
+from fakes import FakeLLM
+
+from rag import FactChecker
+from rag.verify import parse_stance
+
+REPORT_A = """Sciopero al porto di Livorno
+Livorno, 3 marzo 2026 – I portuali del porto di Livorno hanno incrociato le braccia per 48 ore contro i nuovi turni di lavoro. Secondo il sindacato, allo sciopero hanno aderito 1.200 lavoratori.
+Il presidente dell’autorità portuale, Marco Ferretti, ha detto che lo sciopero è illegittimo. La segretaria del sindacato, Giulia Conti, ha chiesto un incontro al ministero dei Trasporti.
+La trattativa tra sindacato e azienda riprenderà lunedì a Roma.
+"""
+REPORT_B = """Porto fermo a Livorno
+Livorno, 3 marzo 2026 – Lo sciopero dei portuali di Livorno è durato 48 ore e ha bloccato decine di navi. Secondo l’azienda, allo sciopero hanno aderito circa 800 lavoratori.
+La trattativa tra sindacato e azienda riprenderà lunedì a Genova, secondo fonti sindacali.
+"""
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("strike")
+    (folder / "a.txt").write_text(REPORT_A, encoding="utf-8")
+    (folder / "b.txt").write_text(REPORT_B, encoding="utf-8")
+    return FactChecker.build([folder], folder / "idx", progress=False)
+
+
+@pytest.mark.parametrize("claim, verdict", [
+    ("Lo sciopero dei portuali di Livorno è durato 48 ore.", "SUPPORTED"),
+    ("The dock workers' strike in Livorno lasted 48 hours.", "SUPPORTED"),
+    ("Lo sciopero dei portuali di Livorno è durato 72 ore.", "REFUTED"),  # a number
+    ("Giulia Conti è la presidente dell’autorità portuale.", "REFUTED"),  # a role
+    ("Marco Ferretti ha detto che lo sciopero non è illegittimo.", "REFUTED"),  # a negation
+    ("Il porto di Livorno chiuderà definitivamente a dicembre.", "NOT_ENOUGH_INFO"),  # not covered
+    ("Il sindaco di Firenze si è dimesso.", "NOT_ENOUGH_INFO"),  # off topic
+    ("Allo sciopero hanno aderito 1.200 lavoratori.", "CONFLICTING"),  # the reports disagree
+    ("The negotiations will resume on Monday in Genoa.", "CONFLICTING"),
+])
+def test_verdicts(bot, claim, verdict):
+    result = bot.check(claim, backend="extractive")
+    assert result.verdict == verdict, [(e.n, e.doc_id, e.stance, e.rationale) for e in result.evidence]
+
+
+def test_a_changed_number_is_refuted_with_both_values_in_the_rationale(bot):
+    result = bot.check("Lo sciopero dei portuali di Livorno è durato 72 ore.", backend="extractive")
+    refuting = [e for e in result.evidence if e.stance == "refutes"]
+    assert refuting and all("72" in e.rationale and "48" in e.rationale for e in refuting)
+    assert all("48 ore" in e.text for e in refuting)  # the cited sentence is the one that says it
+
+
+def test_conflicting_shows_both_sides_per_source(bot):
+    result = bot.check("Allo sciopero hanno aderito 1.200 lavoratori.", backend="extractive")
+    stances = {s["doc_id"]: s["stance"] for s in result.sources}
+    assert stances == {"a": "supports", "b": "refutes"}
+    [conflict] = result.conflicts
+    assert conflict["supports"] and conflict["refutes"] and set(conflict["doc_ids"]) == {"a", "b"}
+    assert {c.doc_id for c in result.citations} == {"a", "b"}
+    for n in conflict["supports"] + conflict["refutes"]:
+        assert f"[{n}]" in result.answer
+
+
+def test_the_verdict_rests_only_on_retrieved_passages(bot):
+    result = bot.check("The dock workers' strike in Livorno lasted 48 hours.", backend="extractive", k=2)
+    retrieved = {(h.doc_id, h.chunk_id) for h in result.passages}
+    assert len(result.passages) == 2
+    assert all((e.doc_id, e.chunk_id) in retrieved for e in result.evidence)
+
+
+# -- judging with a model ------------------------------------------------------------------------
+
+
+def test_parse_stance_accepts_only_the_schema():
+    assert parse_stance('{"stance": "refutes", "rationale": "It says 48 hours."}') == ("refutes", "It says 48 hours.")
+    assert parse_stance('```json\n{"stance": "supports", "rationale": "It states it."}\n```') == \
+        ("supports", "It states it.")
+    for bad in ("supports", '{"stance": "maybe", "rationale": "x"}', '{"stance": "supports"}', "[1, 2]",
+                '{"stance": "supports", "rationale": "..."}'):
+        assert parse_stance(bad) is None
+
+
+def test_a_model_judges_each_passage_with_a_json_schema(bot):
+    claim = "Il porto di Livorno chiuderà definitivamente a dicembre."
+    replies = [json.dumps({"stance": "refutes", "rationale": "The report says work resumes."})] * 5
+    llm = FakeLLM(*replies)
+    result = bot.check(claim, backend=llm)
+    assert result.backend == "fake" and result.verdict in ("REFUTED", "NOT_ENOUGH_INFO")
+    if llm.calls:  # something was relevant enough to be judged
+        assert result.verdict == "REFUTED"
+        assert all(e.judged_by == "fake" for e in result.evidence if e.stance == "refutes")
+        assert "<passage>" in llm.calls[0][1]["content"] and claim in llm.calls[0][1]["content"]
+
+
+def test_an_invalid_model_reply_is_judged_by_the_rules_and_a_fact_clash_is_not_overruled(bot):
+    claim = "Lo sciopero dei portuali di Livorno è durato 72 ore."
+    rules = bot.check(claim, backend="extractive")
+    llm = FakeLLM("not json at all", *[json.dumps({"stance": "supports", "rationale": "Yes."})] * 5)
+    result = bot.check(claim, backend=llm)
+    assert result.verdict == rules.verdict == "REFUTED"
+    notes = " ".join(e.rationale for e in result.evidence)
+    assert "was not valid" in notes or "overruled" in notes
+
+
+# -- the command line on the seeds ---------------------------------------------------------------
+
+
+def test_check_json_is_the_documented_object(seed_index):
+    result = run_rag("check", "Il vertice tra Trump e Putin era previsto a Budapest", "--backend", "extractive",
+                     "--json", "--index", str(seed_index))
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {"question", "claim", "verdict", "answer", "abstained", "citations", "evidence", "conflicts",
+            "backend", "timings_ms"} <= set(payload)
+    assert payload["verdict"] == "CONFLICTING" and payload["conflicts"]
+    for e in payload["evidence"]:
+        assert e["stance"] in ("supports", "refutes", "unrelated") and e["rationale"]
+        source = (SEEDS / f"{e['doc_id']}.txt").read_text(encoding="utf-8")
+        assert source[e["start"] : e["end"]] == e["text"]
+    places = " ".join(e["text"] for e in payload["evidence"] if e["stance"] != "unrelated")
+    assert "Budapest" in places and "Ginevra" in places
+
+
+def test_check_rejects_an_empty_claim_in_one_line(seed_index):
+    assert_one_line_error(run_rag("check", "  ", "--index", str(seed_index)), "the query is empty")
