@@ -6,6 +6,7 @@ Every failure the user can act on is one line on stderr and a non-zero exit code
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="where to write the reports (default: eval/reports/<timestamp>/)")
     p.add_argument("--fail-under", type=_floor, action="append", default=[], metavar="METRIC=VALUE",
                    help="exit 1 when METRIC is below VALUE (repeatable), e.g. answer.accuracy=0.6")
+    p.add_argument("--judge", metavar="OLLAMA_MODEL",
+                   help="also grade answers with an LLM judge on Ollama (opt-in; reported as llm_judge.accuracy)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
     p.set_defaults(func=cmd_eval)
@@ -293,7 +296,7 @@ def cmd_eval(args) -> int:
     from pathlib import Path
 
     from .eval_report import default_out_dir, format_table, make_out_dir, write_outputs
-    from .evaluate import GOLD_FILE, check_floors, load_gold, run_eval, score
+    from .evaluate import GOLD_FILE, check_floors, judge_answers, load_gold, run_eval, score
 
     gold = Path(args.gold) if args.gold else GOLD_FILE
     items = load_gold(gold)
@@ -303,13 +306,18 @@ def cmd_eval(args) -> int:
     if not items:
         raise RagError(f"{gold} holds no {args.only} items")
     out = make_out_dir(Path(args.out) if args.out else default_out_dir())
-    bot = FactChecker.open_or_seed(settings=_settings(args), progress=not args.quiet)
+    settings = _settings(args)
+    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
     started = time.perf_counter()
+    judge = _judge(settings, args.judge) if args.judge else None  # fail fast, before the run
     results = run_eval(bot, items, backend=args.backend, progress=not args.quiet)
+    if judge is not None:
+        judge_answers(results, items, judge, progress=not args.quiet)
     scores = score(results)
     info = {"date": datetime.now().isoformat(timespec="seconds"), "gold": str(gold),
             "command": " ".join(["rag", *sys.argv[1:]]),
             "backend": ", ".join(sorted({r.backend for r in results if r.backend})) or "-",
+            "llm_judge": judge.description if judge else None,
             "items": len(results), "elapsed_s": round(time.perf_counter() - started, 2),
             "counts": {"answerable": sum(i.kind == "qa" and i.answerable for i in items),
                        "unanswerable": sum(i.kind == "qa" and not i.answerable for i in items),
@@ -325,6 +333,17 @@ def cmd_eval(args) -> int:
         print(f"error: below the floor: {'; '.join(info['missed_floors'])}", file=sys.stderr)
         return 1
     return 0
+
+
+def _judge(settings: Settings, model: str):
+    """The Ollama model that grades answers for `rag eval --judge`, checked to be there."""
+    from .llm import OllamaLLM
+
+    judge = OllamaLLM(dataclasses.replace(settings.llm, ollama_model=model))
+    up, why = judge.probe()
+    if not up:
+        raise RagError(f"the LLM judge is not available: {why}")
+    return judge
 
 
 def cmd_ui(args) -> int:

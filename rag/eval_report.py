@@ -32,7 +32,9 @@ def summary_line(info: dict) -> str:
     c = info["counts"]
     return (f"{info['items']} items ({c['answerable']} answerable and {c['unanswerable']} unanswerable "
             f"questions, {c['claims']} claims) from {info['gold']}; backend {info['backend']}; "
-            f"{info['elapsed_s']:.1f} s")
+            f"{info['elapsed_s']:.1f} s"
+            + (f"; llm_judge.accuracy graded by an LLM judge ({info['llm_judge']}), not by key-fact matching"
+               if info.get("llm_judge") else ""))
 
 
 def _rows(scores: Scores):

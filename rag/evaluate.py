@@ -330,6 +330,8 @@ class ItemResult:
     backend: str = ""
     error: str | None = None
     failures: list[str] = field(default_factory=list)
+    judged_correct: bool | None = None  # the optional LLM judge's grade (None: not judged)
+    judge_rationale: str = ""
 
     @property
     def ok(self) -> bool:
@@ -409,6 +411,39 @@ def run_eval(bot, items: list[GoldItem], backend: str | None = None, progress: b
     return results
 
 
+# -- the optional LLM judge ----------------------------------------------------------------------
+
+JUDGE_SCHEMA = {"type": "object", "properties": {"correct": {"type": "boolean"}, "rationale": {"type": "string"}},
+                "required": ["correct", "rationale"]}
+
+
+def judge_answers(results: list[ItemResult], items: list[GoldItem], llm, progress: bool = True) -> None:
+    """Ask an LLM whether each answer to an answerable question states its key facts.
+
+    A second opinion beside the string matching of key facts (which misses paraphrases); it is
+    only as good as the judge model, so it is opt-in and reported under its own label."""
+    from tqdm import tqdm
+
+    from . import prompts
+
+    by_id = {item.id: item for item in items}
+    graded = [r for r in results if r.kind == "qa" and r.answerable and not r.error]
+    for result in tqdm(graded, desc="Judging", unit="answer", file=sys.stderr, disable=not progress):
+        item = by_id[result.id]
+        if result.abstained:
+            result.judged_correct, result.judge_rationale = False, "abstained"
+            continue
+        messages = [{"role": "system", "content": prompts.load("judge_system.txt")},
+                    {"role": "user", "content": prompts.render(
+                        "judge_user.txt", question=item.text, answer=prompts.as_data(result.output),
+                        facts="\n".join(" | ".join(variants) for variants in item.answer))}]
+        try:
+            reply = json.loads(llm.chat(messages, json_schema=JUDGE_SCHEMA))
+            result.judged_correct, result.judge_rationale = bool(reply["correct"]), str(reply["rationale"])
+        except (ValueError, KeyError, TypeError):  # not the schema: this answer stays ungraded
+            result.judge_rationale = "the judge's reply was not valid JSON"
+
+
 # Metrics where higher is better: the ones a floor (--fail-under) can be set on.
 GATED = ("retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr", "answer.accuracy",
          "answer.key_fact_recall", "citation.precision", "citation.recall", "abstention.precision",
@@ -455,6 +490,10 @@ def score(results: list[ItemResult]) -> Scores:
     claims = [r for r in results if r.kind == "claim"]
     accuracy, confusion = verdict_metrics([r.expected for r in claims], [r.output or None for r in claims])
     m["verdict.accuracy"], n["verdict.accuracy"] = accuracy, len(claims)
+
+    judged = [r.judged_correct for r in answered if r.judged_correct is not None]
+    if judged:  # only when an LLM judge was asked (rag eval --judge)
+        m["llm_judge.accuracy"], n["llm_judge.accuracy"] = ratio(sum(judged), len(judged)), len(judged)
 
     for stage in ("retrieval", "generation"):
         times = [r.timings_ms[stage] for r in results if stage in r.timings_ms]

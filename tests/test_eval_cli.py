@@ -83,3 +83,27 @@ def test_a_bad_gold_file_names_its_line(tmp_path, line, fragment):
     gold.write_text("\n" + line + "\n", encoding="utf-8")
     assert_one_line_error(run_rag("eval", "--gold", str(gold), "--out", str(tmp_path / "out")), fragment)
 
+
+
+def test_an_llm_judge_on_ollama_grades_answers_under_its_own_label(tmp_path):
+    from fake_ollama import FakeOllama
+
+    with FakeOllama(models=("judge-model",)) as ollama:
+        ollama.replies += ['{"correct": true, "rationale": "It names the place."}'] * 60
+        result = run_rag("eval", "--only", "qa", "--limit", "3", "--backend", "extractive", "--judge", "judge-model",
+                         "--json", "--index", str(tmp_path / "idx"), "--out", str(tmp_path / "out"),
+                         env={"OLLAMA_HOST": ollama.host})
+        judged = len(ollama.requests)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    graded = payload["support"]["llm_judge.accuracy"]
+    assert graded == 3 and judged > 0  # abstentions are graded wrong without asking the judge
+    assert payload["metrics"]["llm_judge.accuracy"] == round(judged / graded, 4)
+    assert "judge-model on Ollama" in payload["llm_judge"]
+    assert "answer.accuracy" in payload["metrics"]  # the key-fact score is still there, separately
+
+
+def test_the_llm_judge_is_never_silently_skipped(tmp_path):
+    result = run_rag("eval", "--only", "qa", "--limit", "1", "--judge", "judge-model", "--index", str(tmp_path / "i"),
+                     "--out", str(tmp_path / "out"), env={"OLLAMA_HOST": "http://127.0.0.1:9"})
+    assert_one_line_error(result, "the LLM judge is not available", "not reachable")
