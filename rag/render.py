@@ -189,46 +189,21 @@ def _shorten(text: str, limit: int) -> str:
 
 # -- conflicts ---------------------------------------------------------------------------
 
-_CONFLICT_PASSAGE_KEYS = ("passages", "citations", "between", "ns", "n")
-_CONFLICT_TEXT_KEYS = ("summary", "description", "explanation", "reason", "detail", "rationale", "note", "text")
-
-
-def conflicts_html(conflicts: list, citations: Iterable) -> str:
-    """Call out sources that disagree. Each conflict is a dict naming the passages
-    (numbers, or citation-like dicts) and, usually, what they disagree about."""
+def conflicts_html(conflicts: list[dict], citations: Iterable) -> str:
+    """Call out sources that disagree. A conflict names its passages (`passages` in an answer,
+    `supports` and `refutes` in a verdict) and says what they disagree on (`summary`)."""
     if not conflicts:
         return ""
     known = {c.n: c for c in citations}
     rows = []
     for conflict in conflicts:
-        if not isinstance(conflict, Mapping):
-            rows.append(f"<li>{esc(conflict)}</li>")
-            continue
-        numbers = _conflict_numbers(conflict)
+        numbers = conflict.get("passages") or conflict.get("supports", []) + conflict.get("refutes", [])
         who = " vs ".join(_badge(known[n]) + f" {esc(known[n].title)}" if n in known else esc(f"[{n}]")
                           for n in numbers)
-        what = next((conflict[k] for k in _CONFLICT_TEXT_KEYS if conflict.get(k)), None)
-        if what is None:  # an unknown shape: show it rather than drop it
-            what = "; ".join(f"{k}: {v}" for k, v in conflict.items() if k not in _CONFLICT_PASSAGE_KEYS)
-        rows.append(f"<li>{who}{': ' if who and what else ''}{esc(what or '')}</li>")
+        what = conflict.get("summary", "")
+        rows.append(f"<li>{who}{': ' if who and what else ''}{esc(what)}</li>")
     label = "Sources disagree" if len(conflicts) == 1 else f"Sources disagree ({len(conflicts)})"
     return f'<div class="rag-conflicts"><div class="rag-conflicts-head">{label}</div><ul>{"".join(rows)}</ul></div>'
-
-
-def _conflict_numbers(conflict: Mapping) -> list[int]:
-    for key in _CONFLICT_PASSAGE_KEYS:
-        value = conflict.get(key)
-        if value is None:
-            continue
-        items = value if isinstance(value, (list, tuple)) else [value]
-        numbers = []
-        for item in items:
-            n = item.get("n") if isinstance(item, Mapping) else getattr(item, "n", item)
-            if isinstance(n, int) or (isinstance(n, str) and n.isdigit()):
-                numbers.append(int(n))
-        if numbers:
-            return numbers
-    return []
 
 
 # -- verdicts ----------------------------------------------------------------------------

@@ -168,10 +168,9 @@ def test_evidence_is_grouped_per_source_with_stances_and_conflicts_called_out():
     assert "Sources disagree" in chat and "Lavrov apre a Rubio" in chat and " vs " in chat
 
 
-def test_conflicts_of_an_unknown_shape_are_shown_not_dropped():
-    out = render.conflicts_html([{"docs": ["a", "b"], "on": "<venue>"}, "plain text"], [])
-    assert "docs: [&#x27;a&#x27;, &#x27;b&#x27;]; on: &lt;venue&gt;" in out
-    assert "plain text" in out
+def test_a_verdict_conflict_names_both_sides_and_escapes_its_summary():
+    out = render.conflicts_html([{"supports": [2], "refutes": [5], "summary": "<b>venue</b>"}], [])
+    assert "[2] vs [5]" in out and "&lt;b&gt;venue&lt;/b&gt;" in out
 
 
 def test_an_unknown_verdict_label_is_escaped():
