@@ -28,7 +28,8 @@ UNIT_SIMILARITY = 70  # ... and two unit words ("residenti"/"residents") the sam
 
 # A number as written: 100.000 / 100,000 / 1,5 / 24 (a separator before exactly three digits
 # groups thousands; otherwise it is a decimal point).
-_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u202f\u00a0 ]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?(?![\d])")
+_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u202f\u00a0 ]\d{3})+(?![\dªº]|[^\W\d_])"
+                     r"|(?<![\w.,])\d+(?:[.,]\d+)?(?![\dªº]|[^\W\d_])")  # not "5ª", "5th": ordinals
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # Words that qualify a quantity as a bound rather than an exact count.
 _APPROX = {"oltre", "piu", "circa", "quasi", "almeno", "over", "more", "about", "around", "nearly",
@@ -66,7 +67,7 @@ _OPENERS = re.compile(r"(^|[.!?:;…–—\n«“\"(]\s*)$")
 class Quantity:
     value: float
     text: str  # as written, e.g. "100.000"
-    unit: str  # the folded word after it, e.g. "residenti" ("" when none)
+    unit: str  # the folded two words after it, e.g. "residenti il" ("" when none)
     bound: bool = False  # "oltre 100.000", "more than 190": a bound, not an exact count
 
 
@@ -254,11 +255,12 @@ def extract(text: str, lang: str | None = None) -> Facts:
         near_date = any(abs(m.start() - e) <= 2 or abs(s - m.end()) <= 2 for s, e in date_spans)
         if near_date or (1900 <= value <= 2100 and "." not in m.group() and "," not in m.group()):
             continue
-        rest = text[m.end():]
-        following = _WORD.match(text, m.end() + len(rest) - len(rest.lstrip()))
+        # The unit: the next two words, as English puts an adjective first ("50 armed clashes")
+        # and Italian after ("190 scontri armati").
+        following = re.match(r"\s*([^\W\d_]+)(?:\s+([^\W\d_]+))?", text[m.end():])
+        unit = " ".join(fold(w) for w in following.groups() if w) if following else ""
         preceding = [fold(w) for w in _WORD.findall(text[max(0, m.start() - 20) : m.start()])][-2:]
-        quantities.append(Quantity(value, m.group(), fold(following.group()) if following else "",
-                                   bound=any(w in _APPROX for w in preceding)))
+        quantities.append(Quantity(value, m.group(), unit, bound=any(w in _APPROX for w in preceding)))
 
     stop = _stopwords()
     territories = _territories()
@@ -354,10 +356,10 @@ def _same_quantity(a: Quantity, b: Quantity) -> bool:
 def _same_unit(a: Quantity, b: Quantity) -> bool:
     from rapidfuzz import fuzz
 
-    if not a.unit or not b.unit:
-        return False
-    # "attacks"/"attacchi", "residents"/"residenti": one word in two languages
-    return a.unit[:5] == b.unit[:5] or fuzz.ratio(a.unit, b.unit) >= UNIT_SIMILARITY
+    # "attacks"/"attacchi", "armed clashes"/"scontri armati": a word in two languages
+    return any(x[:5] == y[:5] or fuzz.ratio(x, y) >= UNIT_SIMILARITY
+               for x in a.unit.split() if len(x) > 3 and x not in _stopwords()
+               for y in b.unit.split() if len(y) > 3 and y not in _stopwords())
 
 
 def _same_date(a: DateRef, b: DateRef) -> bool | None:
@@ -425,7 +427,8 @@ def _country(name: Name) -> bool:
 
 
 def _quantity_text(q: Quantity) -> str:
-    return f"{q.text} {q.unit}".strip()
+    unit = q.unit.split()
+    return f"{q.text} {unit[0] if unit else ''}".strip()
 
 
 def without_negation(text: str, lang: str | None) -> str:

@@ -28,6 +28,7 @@ from .types import Hit
 
 LEXICAL_WEIGHT = 0.10
 NAME_PENALTY = 0.06
+CROSS_LINGUAL = 0.04
 
 
 @dataclass
@@ -126,5 +127,7 @@ class Grounding:
             overlap = len(words & set(keyword_tokens(body, doc.lang))) / len(words) if words else 0.0
             names = comparison.names_missing / comparison.names_total if comparison.names_total else 0.0
             score = similarity + LEXICAL_WEIGHT * overlap - NAME_PENALTY * names
+            if lang and doc.lang and lang != doc.lang:
+                score += CROSS_LINGUAL  # e5 rates a translation lower than a same-language paraphrase
             results.append(Support(n, hit, start, end, doc.text[start:end], similarity, overlap, comparison, score))
         return sorted(results, key=lambda s: -s.score)

@@ -95,7 +95,7 @@ class AnswerSettings:
     # A sentence of a model's answer is grounded when a retrieved passage supports it with at
     # least this score (grounding.py: e5 cosine + word overlap - missing names) and states
     # every number and date it does (calibrated with scripts/calibrate_support.py).
-    support_threshold: float = 0.85
+    support_threshold: float = 0.89
     max_sentences: int = 2  # sentences in an extractive answer
     runner_up_margin: float = 0.02  # a second sentence is quoted when it scores this close to the best
 
@@ -122,6 +122,8 @@ class VerifySettings:
     support_threshold: float = 0.86
     # ... and only when it is within this much of the claim's best evidence (relevance score).
     decide_margin: float = 0.04
+    # A number, date or place clash counts from this much below related_threshold.
+    clash_margin: float = 0.03
     # A role belongs to another person when the claim reads this much closer (e5 cosine) to the
     # words around that person than around the one it names.
     role_margin: float = 0.03

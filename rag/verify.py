@@ -118,13 +118,23 @@ class Verifier:
 
         def judged(s: Support, stance: str, why: str, span: tuple[int, int] | None = None, fact: bool = False):
             start, end = span or (s.start, s.end)
-            judgements[s.n] = Judgement(s.n, s.hit, stance, why, start, end, relevance[s.n], by_fact=fact)
+            judgements[s.n] = Judgement(s.n, s.hit, stance, why, start, end, relevance.get(s.n, -1.0), by_fact=fact)
 
         related = [s for s in measured if relevance.get(s.n, -1.0) >= self.settings.related_threshold]
-        for s in related:  # another number, date or place for the same thing
-            if s.comparison.clashes:
-                clash = s.comparison.clashes[0]
-                judged(s, "refutes", rationale("clash", lang, clash), self._sentence_with(s, clash.source), fact=True)
+        # Another number or date for the same thing is specific evidence: a passage a little
+        # less close may show it, if it is about as close as anything from its source. Another
+        # place needs a passage that bears on the claim: places are named everywhere.
+        doc_top: dict[str, float] = {}
+        for s in measured:
+            doc_top[s.hit.doc_id] = max(doc_top.get(s.hit.doc_id, -1.0), relevance.get(s.n, -1.0))
+        for s in measured:
+            strength = relevance.get(s.n, -1.0)
+            close = strength >= doc_top[s.hit.doc_id] - self.settings.decide_margin
+            clashes = [c for c in s.comparison.clashes if strength >= self.settings.related_threshold or (
+                c.kind in ("number", "date") and strength >= self.settings.related_threshold - self.settings.clash_margin)]
+            if clashes and close:
+                judged(s, "refutes", rationale("clash", lang, clashes[0]), self._sentence_with(s, clashes[0].source),
+                       fact=True)
         top = max((relevance[s.n] for s in related), default=0.0)
         for doc_id in dict.fromkeys(s.hit.doc_id for s in related):  # each source's closest passage
             best = max((s for s in related if s.hit.doc_id == doc_id), key=lambda s: relevance[s.n])
@@ -133,14 +143,24 @@ class Verifier:
                 continue
             if self._negation_differs(claim, stated, best, lang):
                 judged(best, "refutes", rationale("negation", lang, quote=_short(best.text)))
-            elif not best.vetoed and best.score >= self.settings.support_threshold:
+            elif not best.vetoed and best.score >= self.settings.support_threshold \
+                    and not self._names_unstated(claim, best, lang):
                 start, end = self._sentence_covering(best, stated)
                 text = self.grounding.data.documents[best.hit.doc_id].text[start:end]
                 judged(best, "supports", rationale("states", lang, quote=_short(text)), (start, end))
         if COPULA.search(claim):
-            for s, why in self._role_clashes(claim, stated, related, lang):
+            for s, why in self._role_clashes(claim, stated, measured, lang):
                 judged(s, "refutes", why, fact=True)
         return [judgements[n] for n in sorted(judgements)]
+
+    def _names_unstated(self, claim: str, s: Support, lang: str | None) -> bool:
+        """The claim names someone or somewhere the passage does not. Across languages names
+        get translated ("Ukrainian General Staff"), so there only the person a claim is about
+        ("… is called Denis Pushilin") must be there."""
+        missing = [m.split(": ", 1)[1] for m in s.comparison.missing if m.startswith("name: ")]
+        if lang == self.grounding.data.documents[s.hit.doc_id].lang:
+            return bool(missing)
+        return any(_is_subject(claim, name) for name in missing)
 
     def _unrelated(self, s: Support, strength: float, lang: str | None) -> Judgement:
         missing = [m.split(": ", 1)[1] for m in s.comparison.hard_missing]
@@ -193,6 +213,15 @@ class Verifier:
             others = [p for p in people if not facts.same_name(name, p)
                       and not any(facts.same_name(p, n.text) for n in stated.names)]
             if not own:
+                # "Denis Pushilin è il governatore di Belgorod", a name the source never uses:
+                # refuted when one person's words fit the claim clearly better than anyone else's
+                if len(others) >= 2:
+                    vectors = self.grounding.embed([_mask(claim, name)] + [people[p][1] for p in others])
+                    scores = sorted(zip((vectors[1:] @ vectors[0]).tolist(), others), reverse=True)
+                    if scores[0][0] >= scores[1][0] + self.settings.role_margin:
+                        s, window = people[scores[0][1]]
+                        yield s, rationale("role", lang, other=scores[0][1], name=name,
+                                           quote=_short(window.replace("X", scores[0][1])))
                 continue
             s, window = people[own[0]]
             doc_lang = self.grounding.data.documents[s.hit.doc_id].lang
