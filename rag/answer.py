@@ -192,7 +192,7 @@ class Answerer:
             missing = [e for e in (a, b) if e.n not in cited]
             if missing:
                 answer.answer += f" {prompts.message('disagree', lang)} " + " ".join(f"“{e.text}” [{e.n}]" for e in missing)
-                answer.citations += [self._citation(e.n, e.hit, [(e.start, e.end)]) for e in missing]
+                answer.citations += [self.citation(e.n, e.hit, [(e.start, e.end)]) for e in missing]
                 answer.citations.sort(key=lambda c: c.n)
                 cited |= {e.n for e in missing}
 
@@ -214,7 +214,7 @@ class Answerer:
         chosen.sort(key=lambda e: (e.n, e.start))
         text = " ".join(f"“{e.text}” [{e.n}]" for e in chosen)
         return Answer(question=question, answer=text, abstained=False,
-                      citations=[self._citation(e.n, e.hit, [(e.start, e.end)]) for e in chosen],
+                      citations=[self.citation(e.n, e.hit, [(e.start, e.end)]) for e in chosen],
                       backend="extractive", backend_reason=reason, passages=hits)
 
     def generate(self, question: str, hits: list[Hit], evidence: list[Evidence], llm: LLM,
@@ -256,7 +256,8 @@ class Answerer:
         removed = added = 0
         kept: list[str] = []
         cited: dict[int, list[tuple[int, int]]] = {}
-        relevance = {(e.hit.doc_id, e.start): e.score for e in evidence}
+        # keyed by where a sentence ends: support may start it after a dateline
+        relevance = {(e.hit.doc_id, e.end): e.score for e in evidence}
         best_relevance = -1.0
         problem = None
         everything = list(enumerate(hits, start=1))
@@ -276,13 +277,13 @@ class Answerer:
                 continue
             for s in support:
                 cited.setdefault(s.n, []).append((s.start, s.end))
-                best_relevance = max(best_relevance, relevance.get((s.hit.doc_id, s.start), -1.0))
+                best_relevance = max(best_relevance, relevance.get((s.hit.doc_id, s.end), -1.0))
             kept.append(claim.rstrip() + " " + "".join(f"[{s.n}]" for s in sorted(support, key=lambda s: s.n)))
         if problem is None and not kept:
             problem = "the answer is empty"
         if problem is None and best_relevance < self.settings.abstain_below:
-            problem = "the answer rests on nothing that bears on the question"
-        citations = [self._citation(n, hits[n - 1], spans) for n, spans in sorted(cited.items())]
+            problem = "the answer rests on no passage that bears on the question"
+        citations = [self.citation(n, hits[n - 1], spans) for n, spans in sorted(cited.items())]
         answer = Answer(question=question, answer=" ".join(kept), abstained=False, citations=citations,
                         backend=backend, backend_reason=reason, removed_citations=removed,
                         added_citations=added, passages=hits, draft=reply)
@@ -291,7 +292,7 @@ class Answerer:
     def _supported(self, measured: list[Support]) -> list[Support]:
         return [s for s in measured if not s.vetoed and s.score >= self.settings.support_threshold]
 
-    def _citation(self, n: int, hit: Hit, spans: list[tuple[int, int]]) -> Citation:
+    def citation(self, n: int, hit: Hit, spans: list[tuple[int, int]]) -> Citation:
         """Passage [n] cited for the given sentences: the span runs from the first to the last."""
         start, end = min(a for a, _ in spans), max(b for _, b in spans)
         doc = self.retriever.data.documents[hit.doc_id]

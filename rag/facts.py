@@ -116,7 +116,8 @@ class Comparison:
 
     @property
     def hard_missing(self) -> list[str]:
-        """Missing numbers and dates: exact facts an answer must not add."""
+        """Missing numbers, dates and places: exact facts an answer must not add. (Other
+        names may be translated or capitalised common words: "Ukrainian General Staff".)"""
         return [m for m in self.missing if not m.startswith("name:")]
 
 
@@ -415,6 +416,8 @@ def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comp
         rival = next((s for s in unmatched_source if name.place and s.place and _country(name) == _country(s)), None)
         if rival is not None:
             result.clashes.append(Clash("name", name.text, rival.text))
+        elif name.place:
+            result.missing.append(f"place: {name.text}")
         else:
             result.missing.append(f"name: {name.text}")
             result.names_missing += 1

@@ -3,15 +3,19 @@
 1. Retrieve passages for the claim, with some source diversity so every article is heard.
 2. If nothing relevant comes back: NOT_ENOUGH_INFO, abstaining.
 3. Judge each passage's stance: supports, refutes or unrelated, with a one-line rationale.
-   - An LLM backend judges with structured output (a JSON schema), validated before use; an
-     invalid reply is judged by the rules instead, and a "supports" that the rules find
-     contradicted by a number, date or place is overruled.
-   - Without an LLM, the rules judge (all transparent, see README "Checking claims"):
-     a passage whose closest sentence is about the claim's subject (e5 similarity at least
-     `related_threshold`) *refutes* it when it gives another number for the same unit,
-     another date, another place (facts.py), gives the claim's role to another person, or
-     says the opposite (one is negated, the other not); it *supports* it when the support
-     score of answer validation passes and nothing clashes; otherwise it is unrelated.
+   Without an LLM, the rules judge (transparent; README "Answers and verdicts"):
+   - a passage *bears on* the claim when its best sentence's relevance score (answer.py, on
+     the claim without its negation words) reaches `related_threshold`;
+   - it *refutes* the claim when it gives another number for the same unit or another date
+     (allowed `clash_margin` below the bar), another place, or when the claim says who someone
+     is and the sources give that role, nationality or place to someone else or otherwise;
+   - each source's closest passage *refutes* when the clause it matches has the other polarity
+     (one negated, the other not), and *supports* when its support score (grounding.py) reaches
+     `support_threshold`, nothing clashes and no name the claim uses is missing;
+   - everything else is unrelated.
+   An LLM backend judges the passages that bear on the claim with structured output (a JSON
+   schema), validated before use; a reply outside the schema leaves the passage to the rules,
+   and a "supports" the rules found contradicted by a fact is overruled.
 4. Per source (document): its stance is that of its strongest judged passage.
 5. Aggregate as Loki and AVeriTeC do: supported by one source and refuted by another is
    CONFLICTING, both shown; only support: SUPPORTED; only refutation: REFUTED; no relevant
@@ -145,9 +149,7 @@ class Verifier:
                 judged(best, "refutes", rationale("negation", lang, quote=_short(best.text)))
             elif not best.vetoed and best.score >= self.settings.support_threshold \
                     and not self._names_unstated(claim, best, lang):
-                start, end = self._sentence_covering(best, stated)
-                text = self.grounding.data.documents[best.hit.doc_id].text[start:end]
-                judged(best, "supports", rationale("states", lang, quote=_short(text)), (start, end))
+                judged(best, "supports", rationale("states", lang, quote=_short(best.text)))
         if COPULA.search(claim):
             for s, why in self._role_clashes(claim, stated, measured, lang):
                 judged(s, "refutes", why, fact=True)
@@ -175,19 +177,6 @@ class Verifier:
             if first and first[0] in facts.fold(doc.text[start:end]):
                 return start, end
         return None
-
-    def _sentence_covering(self, s: Support, stated: facts.Facts) -> tuple[int, int]:
-        """The passage sentence stating most of the claim's numbers, dates and names (the
-        closest sentence when none states more): the one to quote as support."""
-        doc = self.grounding.data.documents[s.hit.doc_id]
-        asserted = len(stated.quantities) + len(stated.dates) + len(stated.names)
-
-        def stated_there(span: tuple[int, int]) -> int:
-            return asserted - len(facts.compare(stated, facts.extract(doc.text[span[0] : span[1]], doc.lang)).missing)
-
-        spans = self.grounding.statements(s.hit)
-        best = max(spans, key=stated_there, default=(s.start, s.end))
-        return best if stated_there(best) > stated_there((s.start, s.end)) else (s.start, s.end)
 
     def _role_clashes(self, claim: str, stated: facts.Facts, related: list[Support], lang: str | None):
         """A claim that says who someone is ("X è il ministro degli Esteri russo") gives a role
@@ -333,7 +322,7 @@ class Verifier:
                        backend_reason=reason, passages=hits)
 
     def _item(self, j: Judgement) -> EvidenceItem:
-        c = self.answerer._citation(j.n, j.hit, [(j.start, j.end)])
+        c = self.answerer.citation(j.n, j.hit, [(j.start, j.end)])
         return EvidenceItem(**vars(c), stance=j.stance, rationale=j.rationale, judged_by=j.judged_by)
 
 

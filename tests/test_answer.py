@@ -160,3 +160,11 @@ def test_streamed_tokens_are_the_draft_and_the_answer_is_validated(seed_bot):
     answer = seed_bot.ask(SUMMIT, backend=llm, on_token=tokens.append)
     assert "Vienna" in "".join(tokens)
     assert answer.backend == "extractive" and answer.draft.startswith("Il vertice")
+
+
+def test_an_answer_from_an_articles_first_sentence_is_kept_but_its_dateline_is_no_answer(seed_bot):
+    question = "Chi si è detto pronto a incontrare il segretario di Stato americano?"
+    good = seed_bot.ask(question, backend=FakeLLM("Serghei Lavrov si è detto pronto a incontrare Marco Rubio."))
+    assert good.backend == "fake" and "Lavrov" in good.answer
+    dateline = seed_bot.ask(question, backend=FakeLLM("Mosca, 9 novembre 2025."))
+    assert dateline.backend == "extractive" and "rejected" in dateline.fallback
