@@ -30,8 +30,8 @@ from rag import FactChecker, Settings
 from rag.chunking import chunk_document
 from rag.documents import make_document, split_title
 from rag.evaluate import load_span_items
-from rag.retrieval import build_bm25, sentence_rows
-from rag.store import IndexData, IndexStore, build_vector_index, vectors_of
+from rag.retrieval import build_bm25
+from rag.store import ChunkTable, IndexData, IndexStore, build_vector_index, vectors_of
 
 
 def seed_part(work: Path):
@@ -66,17 +66,17 @@ def build_index(work: Path, n_chunks: int, pool: int) -> dict:
     chunk_vectors = faker.chunk_vectors(sentence_vectors, counts) if chunks else sentence_vectors[:0]
     chunk_vectors = np.vstack([seed_chunk_vectors, chunk_vectors])
     sentence_vectors = np.vstack([seed_sentence_vectors, sentence_vectors])
-    all_chunks = seeds.chunks + chunks
-    assert len(sentence_rows(all_chunks, list(range(len(all_chunks))))) == len(sentence_vectors)
+    documents = {**seeds.documents, **documents}
+    all_chunks = ChunkTable.of(documents, [*seeds.chunks, *chunks])
+    assert all_chunks.sentence_count == len(sentence_vectors)
     np.save(work / "chunk_vectors.npy", chunk_vectors)
     np.save(work / "sentence_vectors.npy", sentence_vectors)
 
     started = time.perf_counter()
-    documents = {**seeds.documents, **documents}
     data = IndexData(embedder=embedder.spec, chunking=seeds.chunking, documents=documents, chunks=all_chunks,
                      faiss_index=build_vector_index(chunk_vectors, settings.index),
                      sentence_index=build_vector_index(sentence_vectors, settings.index),
-                     bm25=build_bm25(all_chunks, documents))
+                     bm25=build_bm25(all_chunks))
     indexed = time.perf_counter() - started
     store = IndexStore(work / "index")
     with store.writing():

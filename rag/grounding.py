@@ -22,7 +22,7 @@ import numpy as np
 
 from . import facts
 from .documents import DATELINE
-from .retrieval import Retriever, sentence_rows
+from .retrieval import Retriever
 from .text import detect_language, keyword_tokens, looks_like_heading
 from .types import Hit
 
@@ -65,16 +65,14 @@ class Grounding:
     def __init__(self, retriever: Retriever):
         self.retriever = retriever
         self.data = retriever.data
-        self.row_of = {c.id: i for i, c in enumerate(self.data.chunks)}
 
     def sentences(self, hit: Hit) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The passage's sentences (document offsets) and their stored vectors."""
-        row = self.row_of[hit.chunk_id]
-        chunk = self.data.chunks[row]
-        rows = sentence_rows(self.data.chunks, [row])
-        vectors = self.data.sentence_index.reconstruct_batch(np.array(rows, dtype=np.int64)) if rows \
+        row = self.data.chunks.row_of(hit.chunk_id)
+        rows = self.data.chunks.sentence_rows([row])
+        vectors = self.data.sentence_index.reconstruct_batch(rows) if len(rows) \
             else np.zeros((0, self.data.sentence_index.d), np.float32)
-        return list(chunk.sentences), vectors
+        return self.data.chunks.sentences(row), vectors
 
     def statements(self, hit: Hit) -> list[tuple[int, int]]:
         """The sentence spans of a passage as evidence: a leading dateline ("Mosca, 9 novembre
@@ -87,7 +85,7 @@ class Grounding:
         return spans
 
     def chunk_vector(self, hit: Hit) -> np.ndarray:
-        return self.data.faiss_index.reconstruct(self.row_of[hit.chunk_id])
+        return self.data.faiss_index.reconstruct(self.data.chunks.row_of(hit.chunk_id))
 
     def embed(self, statements: list[str]) -> np.ndarray:
         return self.retriever.embedder.embed_passages(statements)

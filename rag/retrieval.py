@@ -15,29 +15,18 @@ import numpy as np
 
 from .embeddings import Embedder
 from .settings import RetrievalSettings
-from .store import IndexData
+from .store import ChunkTable, IndexData
 from .text import detect_language, keyword_tokens
-from .types import Chunk, Document, Hit, RagError
+from .types import Hit, RagError
 
 
-def build_bm25(chunks: list[Chunk], documents: dict[str, Document]):
+def build_bm25(chunks: ChunkTable):
     import bm25s
 
-    corpus = [keyword_tokens(c.text, documents[c.doc_id].lang) for c in chunks]
+    corpus = [keyword_tokens(c.text, chunks.documents[c.doc_id].lang) for c in chunks]
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     return bm25
-
-
-def sentence_owners(chunks: list[Chunk]) -> np.ndarray:
-    """For each row of the sentence index, the row of the chunk it belongs to."""
-    return np.repeat(np.arange(len(chunks)), [len(c.sentences) for c in chunks])
-
-
-def sentence_rows(chunks: list[Chunk], rows: list[int]) -> list[int]:
-    """The sentence-index rows of the given chunk rows, in order."""
-    starts = np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks])])
-    return [r for row in rows for r in range(starts[row], starts[row + 1])]
 
 
 def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -59,7 +48,7 @@ class Retriever:
         self.data = data
         self.embedder = embedder
         self.settings = settings
-        self.owners = sentence_owners(data.chunks)
+        self.owners = data.chunks.sentence_owners()
         self._query_vectors: dict[str, np.ndarray] = {}
         # Short queries ("XK-42 river crossing") often have no stopwords to tell their
         # language by: stem them like most of the corpus.
@@ -103,7 +92,8 @@ class Retriever:
         if not tokens or not self.data.chunks:
             return [], 0.0
         scores = self.data.bm25.get_scores(tokens)
-        return [(int(r), float(scores[r])) for r in top_rows(scores, depth) if scores[r] > 0], \
+        found = np.flatnonzero(scores > 0)  # chunks with a query word: often few of the 100k
+        return [(int(r), float(scores[r])) for r in found[top_rows(scores[found], depth)]], \
             len(tokens) / len(all_tokens)
 
     def search(self, query: str, k: int | None = None, mode: str | None = None,
@@ -136,7 +126,7 @@ class Retriever:
                 entry["score"] += weight / (s.rrf_k + rank)
                 entry[f"{name}_score"] = score
                 entry[f"{name}_rank"] = rank
-        picked = pick_diverse(fused, self.data.chunks, k, diversity)
+        picked = pick_diverse(fused, self.data.chunks.doc_ids, k, diversity)
         return [self._hit(rank, row, fused[row], score) for rank, (row, score) in enumerate(picked, 1)]
 
     def _hit(self, rank: int, row: int, entry: dict, score: float) -> Hit:
@@ -150,18 +140,20 @@ class Retriever:
         )
 
 
-def pick_diverse(fused: dict[int, dict], chunks: list[Chunk], k: int, diversity: float) -> list[tuple[int, float]]:
+def pick_diverse(fused: dict[int, dict], doc_ids: list[str], k: int, diversity: float) -> list[tuple[int, float]]:
     """Top k rows by fused score; with diversity > 0, each further passage from a document
     already picked counts (1 - diversity) times less, so other sources can surface."""
+    if diversity == 0:  # a plain ranking: one sort, not k passes over every candidate
+        return [(row, fused[row]["score"]) for row in sorted(fused, key=lambda r: (-fused[r]["score"], r))[:k]]
     remaining = dict(fused)
     per_doc: dict[str, int] = {}
     picked = []
     while remaining and len(picked) < k:
         def adjusted(row):
-            return remaining[row]["score"] * (1.0 - diversity) ** per_doc.get(chunks[row].doc_id, 0)
+            return remaining[row]["score"] * (1.0 - diversity) ** per_doc.get(doc_ids[row], 0)
 
         row = max(remaining, key=lambda r: (adjusted(r), -r))
         picked.append((row, adjusted(row)))
-        per_doc[chunks[row].doc_id] = per_doc.get(chunks[row].doc_id, 0) + 1
+        per_doc[doc_ids[row]] = per_doc.get(doc_ids[row], 0) + 1
         del remaining[row]
     return picked

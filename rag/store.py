@@ -25,7 +25,10 @@ import os
 import shutil
 import tempfile
 import time
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +52,92 @@ IVF_LISTS_PER_SQRT = 4
 IVF_PROBED_SHARE = 20  # probe 1 in this many lists
 
 
+class ChunkTable(Sequence):
+    """The chunks of an index as offsets into their documents' texts: `table[row]` makes the
+    Chunk of one row (with its text) when it is asked for, so a search makes its hits only.
+
+    At 100k chunks a list of Chunk objects (each a copy of its text and a tuple per sentence)
+    took ~250 MB; these arrays take ~15 MB. `doc_ids`, `sentences(row)` and `sentence_rows`
+    answer without making a Chunk."""
+
+    def __init__(self, documents: dict[str, Document], ids: list[str], doc_ids: list[str],
+                 bounds: np.ndarray, sentence_counts: np.ndarray, spans: np.ndarray):
+        self.documents = documents  # the texts the offsets point into
+        self.ids = ids
+        self.doc_ids = doc_ids
+        self.bounds = bounds.reshape(-1, 2)  # row: (start, end) of the chunk in its document
+        self.spans = spans.reshape(-1, 2)  # (start, end) of every sentence, chunk after chunk
+        # Row i's sentences are spans[first_sentence[i] : first_sentence[i + 1]]; the same
+        # numbers are rows of the sentence vector index.
+        self.first_sentence = np.concatenate([[0], np.cumsum(sentence_counts, dtype=np.int64)])
+
+    @classmethod
+    def from_rows(cls, documents: dict[str, Document], rows: Iterable[dict]) -> "ChunkTable":
+        """From chunks.jsonl rows ({"id", "doc_id", "start", "end", "sentences"}, any "text"
+        ignored), read one at a time: no list of 100k dicts at any moment."""
+        ids, doc_ids = [], []
+        bounds, counts, spans = array("q"), array("q"), array("q")
+        for row in rows:
+            ids.append(row["id"])
+            doc_ids.append(documents[row["doc_id"]].id)  # the document's own string, not a copy per chunk
+            bounds.extend((row["start"], row["end"]))
+            counts.append(len(row["sentences"]))
+            for start, end in row["sentences"]:
+                spans.extend((start, end))
+        return cls(documents, ids, doc_ids, *(np.frombuffer(a, dtype=np.int64) for a in (bounds, counts, spans)))
+
+    @classmethod
+    def of(cls, documents: dict[str, Document], chunks: Iterable[Chunk]) -> "ChunkTable":
+        return cls.from_rows(documents, map(_chunk_row, chunks))
+
+    def rows(self) -> Iterator[dict]:
+        """What chunks.jsonl holds: every chunk without its text."""
+        for row in range(len(self)):
+            start, end = self.bounds[row].tolist()
+            yield {"id": self.ids[row], "doc_id": self.doc_ids[row], "start": start, "end": end,
+                   "sentences": self.sentences(row)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row: int) -> Chunk:
+        start, end = self.bounds[row].tolist()
+        doc_id = self.doc_ids[row]
+        return Chunk(self.ids[row], doc_id, self.documents[doc_id].text[start:end], start, end, self.sentences(row))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[row] for row in range(len(self)))
+
+    def sentences(self, row: int) -> list[tuple[int, int]]:
+        """(start, end) of each sentence of a chunk, in document offsets."""
+        return list(map(tuple, self.spans[self.first_sentence[row] : self.first_sentence[row + 1]].tolist()))
+
+    @property
+    def sentence_count(self) -> int:
+        return int(self.first_sentence[-1])
+
+    def sentence_rows(self, rows: Iterable[int]) -> np.ndarray:
+        """The sentence-index rows of the given chunk rows, in order."""
+        first = self.first_sentence
+        return np.concatenate([np.arange(first[r], first[r + 1]) for r in rows] or [np.zeros(0, np.int64)])
+
+    def sentence_owners(self) -> np.ndarray:
+        """For each row of the sentence index, the row of the chunk it belongs to."""
+        return np.repeat(np.arange(len(self)), np.diff(self.first_sentence))
+
+    def row_of(self, chunk_id: str) -> int:
+        return self._rows_by_id[chunk_id]
+
+    @cached_property
+    def _rows_by_id(self) -> dict[str, int]:  # built when first needed (answers, not searches)
+        return {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+
+
+def _chunk_row(chunk: Chunk) -> dict:
+    return {"id": chunk.id, "doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end,
+            "sentences": chunk.sentences}
+
+
 @dataclass
 class IndexData:
     """Everything an index holds. Row i of `faiss_index` embeds chunks[i]; the rows of
@@ -57,7 +146,7 @@ class IndexData:
     embedder: dict
     chunking: dict
     documents: dict[str, Document] = field(default_factory=dict)
-    chunks: list[Chunk] = field(default_factory=list)
+    chunks: ChunkTable = field(default_factory=lambda: ChunkTable.of({}, []))
     faiss_index: object = None  # faiss.Index over chunk vectors
     sentence_index: object = None  # faiss.Index over sentence vectors
     bm25: object = None  # bm25s.BM25 over the chunk texts
@@ -135,9 +224,12 @@ def _write_jsonl(path: Path, rows) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    """The rows of a JSONL file, one at a time."""
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
 
 
 class IndexStore:
@@ -204,9 +296,7 @@ class IndexStore:
                 raise self._corrupt(f"{name} is {'missing' if size < 0 else 'truncated or altered'}")
         try:
             documents = {d["id"]: Document(**d) for d in _read_jsonl(gen / "documents.jsonl")}
-            chunks = [Chunk(c["id"], c["doc_id"], documents[c["doc_id"]].text[c["start"] : c["end"]], c["start"],
-                            c["end"], list(map(tuple, c["sentences"])))
-                      for c in _read_jsonl(gen / "chunks.jsonl")]
+            chunks = ChunkTable.from_rows(documents, _read_jsonl(gen / "chunks.jsonl"))
             index = faiss.read_index(str(gen / "vectors.faiss"))
             sentence_index = faiss.read_index(str(gen / "sentences.faiss"))
             bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, show_progress=False)
@@ -214,7 +304,7 @@ class IndexStore:
             raise self._corrupt(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         if index.ntotal != len(chunks) or index.d != manifest["embedder"]["dim"]:
             raise self._corrupt(f"{index.ntotal} vectors for {len(chunks)} chunks")
-        if sentence_index.ntotal != sum(len(c.sentences) for c in chunks) or sentence_index.d != index.d:
+        if sentence_index.ntotal != chunks.sentence_count or sentence_index.d != index.d:
             raise self._corrupt(f"{sentence_index.ntotal} sentence vectors do not match the chunks")
         recorded = manifest.get("vector_indexes", {})  # absent in indexes written before it: exact
         for name, loaded in (("vectors.faiss", index), ("sentences.faiss", sentence_index)):
@@ -229,7 +319,8 @@ class IndexStore:
             faiss_index=index,
             sentence_index=sentence_index,
             bm25=bm25,
-            manifest=manifest,
+            # less its documents map, which repeats documents.jsonl (~10 MB at 100k chunks)
+            manifest={key: value for key, value in manifest.items() if key != "documents"},
         )
 
     def _corrupt(self, detail: str) -> RagError:
@@ -246,8 +337,7 @@ class IndexStore:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
         try:
             _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in data.documents.values()))
-            _write_jsonl(tmp / "chunks.jsonl", ({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end,
-                                                 "sentences": c.sentences} for c in data.chunks))
+            _write_jsonl(tmp / "chunks.jsonl", data.chunks.rows())
             faiss.write_index(data.faiss_index, str(tmp / "vectors.faiss"))
             faiss.write_index(data.sentence_index, str(tmp / "sentences.faiss"))
             data.bm25.save(str(tmp / "bm25"), show_progress=False)

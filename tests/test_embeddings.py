@@ -1,11 +1,13 @@
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from rag.store import IndexStore
-from rag.embeddings import load_embedder, resolve_st_location, same_model
+from rag.embeddings import CoreMeter, load_embedder, resolve_st_location, same_model
 from rag.types import RagError
 
 
@@ -37,6 +39,20 @@ def test_e5_query_and_passage_prefixes_differ_and_rank_cross_lingually(e5):
     scores = passages @ query
     assert scores[0] > scores[1]
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and 2 cores")
+def test_a_core_another_program_keeps_busy_is_not_offered_to_a_query():
+    """One-text embeddings take the free cores only (a busy core stalls every parallel step)."""
+    meter = CoreMeter()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(2 * CoreMeter.WINDOW)
+        assert 1 <= meter.free() <= meter.cores - 1
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def test_sentence_transformers_minilm_for_real(minilm):
