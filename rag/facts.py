@@ -93,6 +93,7 @@ class Facts:
     dates: list[DateRef] = field(default_factory=list)
     names: list[Name] = field(default_factory=list)
     negated: bool = False
+    nationalities: set[str] = field(default_factory=set)  # language codes: "crisi ucraina" -> {"uk"}
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,7 @@ def extract(text: str, lang: str | None = None) -> Facts:
 
     words = {fold(w) for _, _, w in tokens}
     negations = _NEGATIONS.get(lang or "", set()) | (_NEGATIONS["en"] if lang is None else set())
-    return Facts(quantities, dates, names, negated=bool(words & negations))
+    return Facts(quantities, dates, names, negated=bool(words & negations), nationalities=nationalities(text, lang))
 
 
 def _next_is_capital(tokens, i: int) -> bool:
@@ -411,7 +412,7 @@ def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comp
 
     unmatched_source = [n for n in source.names if not any(same_name(n.text, s.text) for s in statement.names)]
     for name in statement.names:
-        if any(same_name(name.text, s.text) for s in source.names):
+        if any(same_name(name.text, s.text) for s in source.names) or _named_by_nationality(name, source):
             continue
         rival = next((s for s in unmatched_source if name.place and s.place and _country(name) == _country(s)), None)
         if rival is not None:
@@ -422,6 +423,15 @@ def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comp
             result.missing.append(f"name: {name.text}")
             result.names_missing += 1
     return result
+
+
+def _named_by_nationality(name: Name, source: Facts) -> bool:
+    """A country the source names by its adjective: "Ukraine" in "la crisi ucraina"."""
+    from babel.core import get_global
+
+    territory = _territories().get(fold(name.text))
+    likely = get_global("likely_subtags").get(f"und_{territory}", "") if territory else ""
+    return bool(likely) and likely.split("_")[0] in source.nationalities
 
 
 def _country(name: Name) -> bool:

@@ -204,7 +204,7 @@ class LlamaCppLLM:
         try:
             import xllamacpp  # noqa: F401
         except ImportError:
-            raise RagError("the llamacpp backend needs `pip install xllamacpp`") from None
+            raise RagError("the llamacpp backend needs xllamacpp: pip install 'rag-factcheck[llamacpp]'") from None
         self.settings = settings
         self.path = resolve_gguf(settings.gguf)
         self.description = f"{self.path.name} on llama.cpp"

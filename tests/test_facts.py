@@ -79,3 +79,9 @@ def test_without_negation_and_nationalities():
     assert without_negation("Il ministro non ha firmato l'accordo.", "it") == "Il ministro ha firmato l'accordo."
     assert nationalities("il ministro degli Esteri polacco", "it") == {"pl"}
     assert nationalities("the Polish foreign minister", "en") == {"pl"}
+
+
+def test_a_country_is_found_by_its_adjective():
+    said = extract("The talks are about the crisis in Poland.", "en")
+    assert compare(said, extract("I colloqui riguardano la crisi polacca.", "it")).missing == []
+    assert compare(said, extract("I colloqui riguardano la crisi ungherese.", "it")).hard_missing == ["place: Poland"]
