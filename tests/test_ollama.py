@@ -136,7 +136,9 @@ def test_check_asks_ollama_for_a_stance_with_a_json_schema(seed_index, ollama):
     request = ollama.requests[0]
     assert request["format"]["properties"]["stance"]["enum"] == ["supports", "refutes", "unrelated"]
     assert claim in request["messages"][1]["content"]
-    # the passage that names Ginevra clashes on the place: the model's "supports" is overruled
+    # the passage that names Ginevra clashes on the place: the rules decide it, the model is not asked
     assert verdict.verdict == "CONFLICTING"
     assert any(e.judged_by == "ollama" and e.stance == "supports" for e in verdict.evidence)
-    assert any("overruled" in e.rationale and e.stance == "refutes" for e in verdict.evidence)
+    refuting = [e for e in verdict.evidence if e.stance == "refutes"]
+    assert refuting and all(e.judged_by == "rules" for e in refuting)
+    assert len(ollama.requests) < len(verdict.evidence)

@@ -82,26 +82,42 @@ def test_parse_stance_accepts_only_the_schema():
         assert parse_stance(bad) is None
 
 
-def test_a_model_judges_each_passage_with_a_json_schema(bot):
+def test_a_model_judges_the_passages_the_rules_leave_open_with_a_json_schema(bot):
     claim = "Il porto di Livorno chiuderà definitivamente a dicembre."
-    replies = [json.dumps({"stance": "refutes", "rationale": "The report says work resumes."})] * 5
-    llm = FakeLLM(*replies)
-    result = bot.check(claim, backend=llm)
-    assert result.backend == "fake" and result.verdict in ("REFUTED", "NOT_ENOUGH_INFO")
-    if llm.calls:  # something was relevant enough to be judged
-        assert result.verdict == "REFUTED"
-        assert all(e.judged_by == "fake" for e in result.evidence if e.stance == "refutes")
-        assert "<passage>" in llm.calls[0][1]["content"] and claim in llm.calls[0][1]["content"]
-
-
-def test_an_invalid_model_reply_is_judged_by_the_rules_and_a_fact_clash_is_not_overruled(bot):
-    claim = "Lo sciopero dei portuali di Livorno è durato 72 ore."
     rules = bot.check(claim, backend="extractive")
-    llm = FakeLLM("not json at all", *[json.dumps({"stance": "supports", "rationale": "Yes."})] * 5)
+    undecided = [e for e in rules.evidence if e.stance == "unrelated"]
+    llm = FakeLLM(*[json.dumps({"stance": "refutes", "rationale": "The report says work resumes."})] * 5)
     result = bot.check(claim, backend=llm)
-    assert result.verdict == rules.verdict == "REFUTED"
-    notes = " ".join(e.rationale for e in result.evidence)
-    assert "was not valid" in notes or "overruled" in notes
+    assert result.backend == "fake"
+    assert llm.calls, "a passage bears on the claim without the rules deciding it"
+    assert len(llm.calls) <= len(undecided)
+    assert "<passage>" in llm.calls[0][1]["content"] and claim in llm.calls[0][1]["content"]
+    assert result.verdict == "REFUTED"
+    assert any(e.judged_by == "fake" and e.stance == "refutes" for e in result.evidence)
+
+
+def test_what_the_rules_decide_stands_against_the_model(bot):
+    clash = "Lo sciopero dei portuali di Livorno è durato 72 ore."  # both reports: 48 hours
+    restated = "Lo sciopero al porto di Livorno è durato 48 ore."
+    for claim, model_says, never in ((clash, "supports", "SUPPORTED"), (restated, "refutes", "REFUTED")):
+        rules = bot.check(claim, backend="extractive")
+        decided = {e.n: e.stance for e in rules.evidence if e.stance != "unrelated"}
+        assert decided, claim
+        llm = FakeLLM(*[json.dumps({"stance": model_says, "rationale": "The model's view."})] * 5)
+        result = bot.check(claim, backend=llm)
+        assert result.verdict != never  # the model may add a view on other passages, not undo these
+        for e in result.evidence:
+            if e.n in decided:
+                assert (e.stance, e.judged_by) == (decided[e.n], "rules")
+
+
+def test_an_invalid_model_reply_leaves_the_passage_to_the_rules(bot):
+    claim = "Il porto di Livorno chiuderà definitivamente a dicembre."
+    rules = bot.check(claim, backend="extractive")
+    result = bot.check(claim, backend=FakeLLM(*["not json at all"] * 5))
+    assert result.verdict == rules.verdict
+    assert [e.stance for e in result.evidence] == [e.stance for e in rules.evidence]
+    assert "was not valid" in " ".join(e.rationale for e in result.evidence)
 
 
 # -- the command line on the seeds ---------------------------------------------------------------
