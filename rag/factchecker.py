@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import sys
 import time
@@ -209,21 +208,21 @@ class FactChecker:
             report.chunks_embedded = len(new_chunks)
 
             index_settings = self.settings.index
-            if current is not None and len(kept_rows) == len(current.chunks):
-                # Only additions: append to the loaded vector indexes (ours alone, under the lock).
-                chunks = ChunkTable.of(documents, itertools.chain(current.chunks, new_chunks))
-                chunk_index = grow_vector_index(current.faiss_index, new_chunk_vectors, index_settings)
-                sentence_index = grow_vector_index(current.sentence_index, new_sentence_vectors, index_settings)
+            if current is None:
+                chunks = ChunkTable.of(documents, new_chunks)
+                chunk_index = build_vector_index(new_chunk_vectors, index_settings)
+                sentence_index = build_vector_index(new_sentence_vectors, index_settings)
             else:
-                kept = [] if current is None else (current.chunks[i] for i in kept_rows)
-                chunks = ChunkTable.of(documents, itertools.chain(kept, new_chunks))
-                chunk_vectors, sentence_vectors = new_chunk_vectors, new_sentence_vectors
-                if current is not None:
-                    chunk_vectors = np.vstack([vectors_of(current.faiss_index)[kept_rows], new_chunk_vectors])
-                    kept_sentences = vectors_of(current.sentence_index)[current.chunks.sentence_rows(kept_rows)]
-                    sentence_vectors = np.vstack([kept_sentences, new_sentence_vectors])
-                chunk_index = build_vector_index(chunk_vectors, index_settings)
-                sentence_index = build_vector_index(sentence_vectors, index_settings)
+                chunks = current.chunks.select(kept_rows, documents, added=new_chunks)
+                if len(kept_rows) == len(current.chunks):
+                    # Only additions: append to the loaded vector indexes (ours alone, under the lock).
+                    chunk_index = grow_vector_index(current.faiss_index, new_chunk_vectors, index_settings)
+                    sentence_index = grow_vector_index(current.sentence_index, new_sentence_vectors, index_settings)
+                else:
+                    kept_chunks, kept_sentences = _kept_vectors(current, kept_rows)
+                    chunk_index = build_vector_index(np.vstack([kept_chunks, new_chunk_vectors]), index_settings)
+                    sentence_index = build_vector_index(np.vstack([kept_sentences, new_sentence_vectors]),
+                                                        index_settings)
             data = IndexData(embedder=embedder.spec, chunking=chunking, documents=documents,
                              chunks=chunks, faiss_index=chunk_index, sentence_index=sentence_index,
                              bm25=build_bm25(chunks))
@@ -249,12 +248,11 @@ class FactChecker:
                 raise RagError(f"that would leave the index empty; delete {self.store.root} instead")
             rows = [i for i, doc_id in enumerate(current.chunks.doc_ids) if doc_id not in gone]
             documents = {i: d for i, d in current.documents.items() if i not in gone}
-            chunks = ChunkTable.of(documents, (current.chunks[i] for i in rows))
-            sentences = vectors_of(current.sentence_index)[current.chunks.sentence_rows(rows)]
-            chunk_index = build_vector_index(vectors_of(current.faiss_index)[rows], self.settings.index)
+            chunks = current.chunks.select(rows, documents)
+            chunk_vectors, sentence_vectors = _kept_vectors(current, rows)
             data = IndexData(embedder=current.embedder, chunking=current.chunking, documents=documents,
-                             chunks=chunks, faiss_index=chunk_index,
-                             sentence_index=build_vector_index(sentences, self.settings.index),
+                             chunks=chunks, faiss_index=build_vector_index(chunk_vectors, self.settings.index),
+                             sentence_index=build_vector_index(sentence_vectors, self.settings.index),
                              bm25=build_bm25(chunks))
             self.store.write(data)
             self._use(data)
@@ -327,6 +325,12 @@ def texts_to_embed(chunks, documents) -> list[str]:
     """Each chunk's text, then the text of each sentence of each chunk (repeats included)."""
     texts = [c.text for c in chunks]
     return texts + [documents[c.doc_id].text[a:b] for c in chunks for a, b in c.sentences]
+
+
+def _kept_vectors(data: IndexData, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk vectors and the sentence vectors of the kept chunk rows, in order."""
+    return (vectors_of(data.faiss_index)[rows],
+            vectors_of(data.sentence_index)[data.chunks.sentence_rows(rows)])
 
 
 def _chunk_settings(recorded: dict) -> ChunkingSettings:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import itertools
 import os
 import shutil
 import tempfile
@@ -90,9 +91,14 @@ class ChunkTable(Sequence):
     def of(cls, documents: dict[str, Document], chunks: Iterable[Chunk]) -> "ChunkTable":
         return cls.from_rows(documents, map(_chunk_row, chunks))
 
-    def rows(self) -> Iterator[dict]:
-        """What chunks.jsonl holds: every chunk without its text."""
-        for row in range(len(self)):
+    def select(self, rows: Iterable[int], documents: dict[str, Document], added: Iterable[Chunk] = ()) -> "ChunkTable":
+        """A new table: these rows of this one, then the `added` chunks, over `documents`
+        (the kept rows' texts are not sliced out on the way)."""
+        return ChunkTable.from_rows(documents, itertools.chain(self.rows(rows), map(_chunk_row, added)))
+
+    def rows(self, rows: Iterable[int] | None = None) -> Iterator[dict]:
+        """What chunks.jsonl holds: each chunk (all, or the given rows) without its text."""
+        for row in range(len(self)) if rows is None else rows:
             start, end = self.bounds[row].tolist()
             yield {"id": self.ids[row], "doc_id": self.doc_ids[row], "start": start, "end": end,
                    "sentences": self.sentences(row)}
