@@ -14,7 +14,7 @@ import sys
 import textwrap
 
 from .factchecker import FactChecker
-from .settings import PRESETS, Settings
+from .settings import BACKENDS, PRESETS, Settings
 from .types import RagError
 
 log = logging.getLogger("rag")
@@ -38,7 +38,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_options(parser: argparse.ArgumentParser, who: str) -> None:
-    parser.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
+    parser.add_argument("--backend", choices=BACKENDS,
                         help=f"{who} (default auto: Ollama if it answers, else local)")
     parser.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
     parser.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run every gold item through the same API as `ask` and `check`, score it, "
                                    "print a table and write results.jsonl, report.md and metrics.png to --out.")
     p.add_argument("--gold", metavar="FILE", help="gold set, JSONL (default: eval/gold.jsonl)")
-    p.add_argument("--backend", choices=["auto", "ollama", "llamacpp", "extractive"],
+    p.add_argument("--backend", choices=BACKENDS,
                    help="who writes the answers (default auto)")
     p.add_argument("--only", choices=["qa", "claims"], help="only the questions, or only the claims")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N items (a quick run)")
@@ -305,11 +305,11 @@ def cmd_eval(args) -> int:
     items = items[: args.limit] if args.limit else items
     if not items:
         raise RagError(f"{gold} holds no {args.only} items")
-    out = make_out_dir(Path(args.out) if args.out else default_out_dir())
     settings = _settings(args)
+    judge = _judge(settings, args.judge) if args.judge else None  # fail fast, before index or run
+    out = make_out_dir(Path(args.out) if args.out else default_out_dir())
     bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
     started = time.perf_counter()
-    judge = _judge(settings, args.judge) if args.judge else None  # fail fast, before the run
     results = run_eval(bot, items, backend=args.backend, progress=not args.quiet)
     if judge is not None:
         judge_answers(results, items, judge, progress=not args.quiet)

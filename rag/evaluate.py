@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .text import fold
-from .types import Hit, RagError
+from .types import VERDICTS, Hit, RagError
 
 
 @dataclass
@@ -92,7 +92,7 @@ def source_names(bot) -> dict[str, str]:
 # -- the gold set (eval/gold.jsonl; schema and labelling rules in eval/README.md) ----------
 
 GOLD_FILE = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
-LABELS = ("SUPPORTED", "REFUTED", "NOT_ENOUGH_INFO", "CONFLICTING")
+LABELS = VERDICTS  # claim labels, in confusion-matrix order
 
 
 @dataclass

@@ -120,7 +120,7 @@ def error_html(message: str) -> str:
     return f'<div class="rag-msg rag-error"><b>Could not answer.</b> {esc(message)}</div>'
 
 
-def answer_html(answer, text: str | None = None, note: str = "") -> str:
+def answer_html(answer, text: str | None = None) -> str:
     """The chat bubble of an Answer; `text` shows a prefix of it while it streams in."""
     text = answer.answer if text is None else text
     if answer.abstained:
@@ -128,8 +128,8 @@ def answer_html(answer, text: str | None = None, note: str = "") -> str:
                 f'<div class="rag-text">{esc(text)}</div>'
                 '<div class="rag-meta">Nothing retrieved answers this, so nothing was guessed. '
                 "The closest passages are in the sources panel.</div>"
-                f"{_note(note)}{_meta(answer)}</div>")
-    return (f'<div class="rag-msg rag-answer">{_note(note)}<div class="rag-text">{with_badges(text, answer.citations)}</div>'
+                f"{_meta(answer)}</div>")
+    return (f'<div class="rag-msg rag-answer"><div class="rag-text">{with_badges(text, answer.citations)}</div>'
             f"{_note(answer.fallback or '')}{conflicts_html(answer.conflicts, answer.citations)}"
             f"{_meta(answer)}</div>")
 

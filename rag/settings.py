@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .types import RagError
 
+BACKENDS = ("auto", "ollama", "llamacpp", "extractive")
+
 DEFAULT_EMBEDDER = "multilingual-e5-small"
 
 
@@ -202,7 +204,7 @@ class Settings:
             raise RagError(f"retrieval mode must be hybrid, dense or keyword, got {r.mode!r}")
         if r.k < 1:
             raise RagError(f"k must be at least 1, got {r.k}")
-        if self.llm.backend not in ("auto", "ollama", "llamacpp", "extractive"):
+        if self.llm.backend not in BACKENDS:
             raise RagError(f"backend must be auto, ollama, llamacpp or extractive, got {self.llm.backend!r}")
         if not 0.0 <= r.diversity < 1.0:
             raise RagError(f"diversity must be in [0, 1), got {r.diversity}")

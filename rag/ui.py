@@ -27,7 +27,7 @@ from pathlib import Path
 from . import render
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
-from .settings import LLMSettings, Settings
+from .settings import BACKENDS, LLMSettings, Settings
 from .types import RagError
 
 log = logging.getLogger("rag")
@@ -342,7 +342,6 @@ def build(desk: Desk):
             yield history, gr.skip(), gr.skip(), ""
             return
         claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
-        note = ""
         history += [_user_message(message),
                     _bot_message(render.pending_html("Checking the claim…" if claim else "Searching the articles…"))]
         yield history, gr.skip(), gr.skip(), ""
@@ -370,7 +369,7 @@ def build(desk: Desk):
 
         # The checked answer replaces any draft, streamed in pieces so every backend looks alike.
         for prefix in pieces(result.answer):
-            bubble = render.verdict_html(result, prefix) if claim else render.answer_html(result, prefix, note)
+            bubble = render.verdict_html(result, prefix) if claim else render.answer_html(result, prefix)
             history[-1] = _bot_message(bubble)
             yield history, gr.skip(), gr.skip(), gr.skip()
             time.sleep(0.03)
@@ -418,7 +417,7 @@ def build(desk: Desk):
                         sources = gr.HTML(render.EMPTY_SOURCES, elem_id="rag-sources-panel")
                 with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                     with gr.Row():
-                        backend = gr.Dropdown(["auto", "ollama", "llamacpp", "extractive"],
+                        backend = gr.Dropdown(list(BACKENDS),
                                               value=settings.llm.backend, label="Backend",
                                               info="auto: Ollama when it answers, else llama.cpp with a GGUF, else extractive")
                         ollama_model = gr.Textbox(value=settings.llm.ollama_model, label="Ollama model")

@@ -39,12 +39,12 @@ from .grounding import Support
 from .llm import LLM
 from .settings import VerifySettings
 from .text import detect_language, keyword_tokens
-from .types import EvidenceItem, Hit, Verdict
+from .types import STANCES, EvidenceItem, Hit, Verdict
 
 STANCE_SCHEMA = {
     "type": "object",
     "properties": {
-        "stance": {"type": "string", "enum": ["supports", "refutes", "unrelated"]},
+        "stance": {"type": "string", "enum": list(STANCES)},
         "rationale": {"type": "string"},
     },
     "required": ["stance", "rationale"],
