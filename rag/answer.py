@@ -170,9 +170,10 @@ class Answerer:
                 best.setdefault(e.hit.doc_id, e)
         found = []
         chosen = list(best.values())
+        said = [_answer_facts(e, asked, self.retriever.data.documents[e.hit.doc_id].lang) for e in chosen]
         for i, a in enumerate(chosen):
-            for b in chosen[i + 1 :]:
-                fa, fb = (_answer_facts(x, asked, self.retriever.data.documents[x.hit.doc_id].lang) for x in (a, b))
+            for j in range(i + 1, len(chosen)):
+                b, fa, fb = chosen[j], said[i], said[j]
                 clashes = [c for c in facts.compare(fa, fb).clashes
                            if c.kind == {"place": "name"}.get(kind, kind)]
                 if clashes:
@@ -270,7 +271,8 @@ class Answerer:
             support = self._supported(self.grounding.measure(claim, [(x, hits[x - 1]) for x in valid], vector,
                                                              INJECTION.search))
             if not support:  # uncited or mis-cited: is it supported by another retrieved passage?
-                support = self._supported(self.grounding.measure(claim, everything, vector, INJECTION.search))[:1]
+                others = [(n, hit) for n, hit in everything if n not in valid]
+                support = self._supported(self.grounding.measure(claim, others, vector, INJECTION.search))[:1]
                 added += len(support)
             if not support:
                 problem = problem or f"no retrieved passage supports “{claim[:80]}”"

@@ -34,7 +34,7 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:º|°)?\s+({_MONTH})\s+(\d{{4}})
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # "Mosca, 9 novembre 2025 – " at the start of an article: place, date, then a dash.
-DATELINE = re.compile(rf"^[^\n,]{{1,40}},\s+[^\n–—-]{{0,30}}\d{{4}}\s*[–—-]\s*")
+DATELINE = re.compile(r"^[^\n,]{1,40},\s+[^\n–—-]{0,30}\d{4}\s*[–—-]\s*")
 
 
 class Skip(Exception):

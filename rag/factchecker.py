@@ -117,14 +117,8 @@ class FactChecker:
         started = time.perf_counter()
         hits = self.search(question, k=k)
         retrieved = time.perf_counter()
-        llm, reason = self._backend(backend)
-        try:
-            answer, generation_ms = self.answerer.answer(question, hits, llm, reason, on_token)
-        except RagError as e:
-            if (backend or self.settings.llm.backend) != "auto":
-                raise  # the user asked for this backend: tell them it failed
-            # auto promised an answer: the model failing mid-way leaves the extractive one
-            answer, generation_ms = self.answerer.answer(question, hits, None, f"{reason}; then {e}; using extractive")
+        answer, generation_ms = self._with_backend(
+            backend, lambda llm, reason: self.answerer.answer(question, hits, llm, reason, on_token))
         answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
 
@@ -134,15 +128,21 @@ class FactChecker:
         started = time.perf_counter()
         hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
         retrieved = time.perf_counter()
-        llm, reason = self._backend(backend)
-        try:
-            verdict, generation_ms = self.verifier.check(claim, hits, llm, reason)
-        except RagError as e:
-            if (backend or self.settings.llm.backend) != "auto":
-                raise
-            verdict, generation_ms = self.verifier.check(claim, hits, None, f"{reason}; then {e}; using extractive")
+        verdict, generation_ms = self._with_backend(
+            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason))
         verdict.timings_ms = _timings(started, retrieved, generation_ms)
         return verdict
+
+    def _with_backend(self, backend: str | LLM | None, run):
+        """`run(llm, reason)` with the chosen backend; under auto, a model failing mid-way
+        leaves the extractive result (auto promised one), any other backend's failure is raised."""
+        llm, reason = self._backend(backend)
+        try:
+            return run(llm, reason)
+        except RagError as e:
+            if (backend or self.settings.llm.backend) != "auto":
+                raise  # the user asked for this backend: tell them it failed
+            return run(None, f"{reason}; then {e}; using extractive")
 
     def _backend(self, backend: str | LLM | None) -> tuple[LLM | None, str]:
         """The model to answer with (None: extractive) and why, from a name or an LLM object."""

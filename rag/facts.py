@@ -20,7 +20,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .text import _LANGS, fold
+from .text import _LANGS, _all_stopwords, fold
 
 LOCALES = tuple(_LANGS)  # the languages text.py can tell apart: it, en, fr, de, es, pt
 NAME_SIMILARITY = 70  # rapidfuzz ratio (0-100) above which two names are spellings of one
@@ -264,7 +264,7 @@ def extract(text: str, lang: str | None = None) -> Facts:
         preceding = [fold(w) for w in _WORD.findall(text[max(0, m.start() - 20) : m.start()])][-2:]
         quantities.append(Quantity(value, m.group(), unit, bound=any(w in _APPROX for w in preceding)))
 
-    stop = _stopwords()
+    stop = _all_stopwords()
     territories = _territories()
     locative = _LOCATIVE.get(lang or "", set())
     names: list[Name] = []
@@ -316,13 +316,6 @@ def _next_is_capital(tokens, i: int) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def _stopwords() -> frozenset[str]:
-    from .text import _all_stopwords
-
-    return _all_stopwords()
-
-
-@functools.lru_cache(maxsize=None)
 def _language_words() -> frozenset[str]:
     """Language names, which English capitalises as adjectives ("Russian", "Ukrainian"): not names."""
     from babel import Locale
@@ -345,8 +338,8 @@ def same_name(a: str, b: str) -> bool:
     territories = _territories()
     if fa in territories and territories.get(fb) == territories[fa]:
         return True
-    wa = [w for w in re.findall(r"\w+", fa) if len(w) >= 3 and w not in _stopwords()]
-    wb = [w for w in re.findall(r"\w+", fb) if len(w) >= 3 and w not in _stopwords()]
+    wa = [w for w in re.findall(r"\w+", fa) if len(w) >= 3 and w not in _all_stopwords()]
+    wb = [w for w in re.findall(r"\w+", fb) if len(w) >= 3 and w not in _all_stopwords()]
     return any(x == y or (min(len(x), len(y)) >= 4 and fuzz.ratio(x, y) >= NAME_SIMILARITY)
                for x in wa for y in wb)
 
@@ -360,8 +353,8 @@ def _same_unit(a: Quantity, b: Quantity) -> bool:
 
     # "attacks"/"attacchi", "armed clashes"/"scontri armati": a word in two languages
     return any(x[:5] == y[:5] or fuzz.ratio(x, y) >= UNIT_SIMILARITY
-               for x in a.unit.split() if len(x) > 3 and x not in _stopwords()
-               for y in b.unit.split() if len(y) > 3 and y not in _stopwords())
+               for x in a.unit.split() if len(x) > 3 and x not in _all_stopwords()
+               for y in b.unit.split() if len(y) > 3 and y not in _all_stopwords())
 
 
 def _same_date(a: DateRef, b: DateRef) -> bool | None:

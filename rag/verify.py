@@ -115,8 +115,8 @@ class Verifier:
         relevance: dict[int, float] = {}
         for e in self.answerer.evidence(core, hits):
             relevance[e.n] = max(relevance.get(e.n, -1.0), e.score)
-        measured = self.grounding.measure(claim, list(enumerate(hits, start=1)),
-                                          self.grounding.embed([core])[0], INJECTION.search)
+        core_vector = self.grounding.embed([core])[0]
+        measured = self.grounding.measure(claim, list(enumerate(hits, start=1)), core_vector, INJECTION.search)
         judgements = {s.n: self._unrelated(s, relevance.get(s.n, -1.0), lang) for s in measured}
 
         def judged(s: Support, stance: str, why: str, span: tuple[int, int] | None = None):
@@ -143,7 +143,7 @@ class Verifier:
             # only a passage about as close as the claim's best evidence speaks to it as a whole
             if judgements[best.n].stance != "unrelated" or relevance[best.n] < top - self.settings.decide_margin:
                 continue
-            if self._negation_differs(claim, stated, best, lang):
+            if self._negation_differs(claim, core_vector, stated, best, lang):
                 judged(best, "refutes", rationale("negation", lang, quote=_short(best.text)))
             elif not best.vetoed and best.score >= self.settings.support_threshold \
                     and not self._names_unstated(claim, best, lang):
@@ -234,11 +234,13 @@ class Verifier:
                 s, window = people[other]
                 yield s, rationale("role", lang, other=other, name=name, quote=_short(window.replace("X", other)))
 
-    def _negation_differs(self, claim: str, stated: facts.Facts, s: Support, lang: str | None) -> bool:
+    def _negation_differs(self, claim: str, core_vector: np.ndarray, stated: facts.Facts, s: Support,
+                          lang: str | None) -> bool:
         """One of the claim and the clause of the passage it matches is negated, the other not.
 
         The clause is the one sharing most words with the claim (by embedding when they are
-        in different languages): a negation elsewhere in the sentence says nothing about it."""
+        in different languages, against `core_vector`, the claim without its negation): a negation
+        elsewhere in the sentence says nothing about it."""
         doc = self.grounding.data.documents[s.hit.doc_id]
         clauses = _clauses(s.text)
         if len(clauses) > 1:
@@ -247,8 +249,7 @@ class Verifier:
             if max(overlaps) > 0 and lang == doc.lang:
                 clause = clauses[int(np.argmax(overlaps))]
             else:
-                vectors = self.grounding.embed([facts.without_negation(claim, lang)] + clauses)
-                clause = clauses[int(np.argmax(vectors[1:] @ vectors[0]))]
+                clause = clauses[int(np.argmax(self.grounding.embed(clauses) @ core_vector))]
         else:
             clause = s.text
         return stated.negated != facts.extract(clause, doc.lang).negated
