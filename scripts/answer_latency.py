@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import FactChecker, Settings  # noqa: E402
-from rag.evaluate import percentile  # noqa: E402
+from rag.evaluate import load_span_items, percentile  # noqa: E402
 
 
 def main() -> int:
@@ -29,8 +29,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=10, help="questions and claims, each (default 10)")
     parser.add_argument("-v", action="store_true")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in
-                 (ROOT / "eval" / "retrieval_dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [item.question for item in load_span_items(ROOT / "eval" / "retrieval_dev.jsonl")]
     claims = [json.loads(line)["claim"] for line in
               (ROOT / "eval" / "claims_dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import FactChecker  # noqa: E402
-from rag.types import VERDICTS  # noqa: E402
+from rag.eval_report import confusion_lines  # noqa: E402
+from rag.evaluate import verdict_metrics  # noqa: E402
 
 
 def main() -> int:
@@ -29,23 +30,21 @@ def main() -> int:
     parser.add_argument("-v", action="store_true")
     args = parser.parse_args()
     items = [json.loads(line) for line in Path(args.claims).read_text(encoding="utf-8").splitlines() if line.strip()]
-    matrix = {g: {p: 0 for p in VERDICTS} for g in VERDICTS}
+    predicted = []
     with tempfile.TemporaryDirectory() as tmp:
         bot = FactChecker.build([ROOT / "seeds"], tmp, progress=False)
         for item in items:
             verdict = bot.check(item["claim"], backend=args.backend)
-            matrix[item["label"]][verdict.verdict] += 1
+            predicted.append(verdict.verdict)
             if args.v or verdict.verdict != item["label"]:
                 mark = "  " if verdict.verdict == item["label"] else "XX"
                 print(f"{mark} {item['id']} gold {item['label']:15} got {verdict.verdict:15} {item['claim']}")
                 for e in verdict.evidence:
                     if e.stance != "unrelated" or args.v:
                         print(f"        [{e.n}] {e.doc_id[:3]} {e.stance:9} {e.rationale[:150]}")
-    correct = sum(matrix[v][v] for v in VERDICTS)
-    print(f"\naccuracy {correct}/{len(items)} = {correct / len(items):.3f}\n")
-    print("gold \\ predicted".ljust(18) + "".join(v[:10].rjust(12) for v in VERDICTS))
-    for gold in VERDICTS:
-        print(gold.ljust(18) + "".join(str(matrix[gold][p]).rjust(12) for p in VERDICTS))
+    accuracy, matrix = verdict_metrics([item["label"] for item in items], predicted)
+    print(f"\naccuracy {accuracy:.3f} ({len(items)} claims)\n")
+    print("\n".join(confusion_lines(matrix)))
     return 0
 
 
