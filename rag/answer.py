@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from . import facts, prompts
 from .documents import DATELINE
-from .grounding import Grounding, Support
+from .grounding import Grounding, Support, can_support
 from .llm import LLM, OnToken
 from .retrieval import Retriever
 from .settings import AnswerSettings
-from .text import detect_language, keyword_tokens, looks_like_heading, sentence_spans
+from .text import detect_language, keyword_tokens, sentence_spans
 from .types import Answer, Citation, Hit
 
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -33,13 +33,6 @@ CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 TRAILING_CITATIONS = re.compile(r"([.!?…])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NOT_IN_SOURCES = "NOT_IN_SOURCES"
-# Text that addresses a model rather than a reader: never quoted, never support for anything.
-INJECTION = re.compile(
-    r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|prompts?)"
-    r"|disregard (all |the )?(previous|prior|above)|system prompt|you are now"
-    r"|ignora (tutte )?(le )?istruzioni (precedenti|sopra)|dimentica (tutte )?le istruzioni",
-    re.IGNORECASE,
-)
 # Question words asking for a quantity or a time: sentences holding one get a small bonus.
 ASKS_NUMBER = re.compile(r"\b(how many|how much|quanti|quante|quanto|quanta|combien|cuántos|wie viele)\b", re.I)
 ASKS_TIME = re.compile(r"\b(when|what day|what date|quando|che giorno|quand|cuándo|wann)\b", re.I)
@@ -118,7 +111,7 @@ class Answerer:
             for (start, end), vector in zip(spans, vectors):
                 text = doc.text[start:end]
                 # the same sentence in two overlapping passages counts once, under the first
-                if (doc.id, start) in seen or looks_like_heading(text) or INJECTION.search(text):
+                if (doc.id, start) in seen or not can_support(text):
                     continue
                 seen.add((doc.id, start))
                 score = float(vector @ q)
@@ -268,11 +261,10 @@ class Answerer:
             if len(re.findall(r"\w+", claim)) < 3:
                 continue  # a stray fragment: "[1]" alone, a bullet, "Sources:"
             vector = self.grounding.embed([claim])[0]
-            support = self._supported(self.grounding.measure(claim, [(x, hits[x - 1]) for x in valid], vector,
-                                                             INJECTION.search))
+            support = self._supported(self.grounding.measure(claim, [(x, hits[x - 1]) for x in valid], vector))
             if not support:  # uncited or mis-cited: is it supported by another retrieved passage?
                 others = [(n, hit) for n, hit in everything if n not in valid]
-                support = self._supported(self.grounding.measure(claim, others, vector, INJECTION.search))[:1]
+                support = self._supported(self.grounding.measure(claim, others, vector))[:1]
                 added += len(support)
             if not support:
                 problem = problem or f"no retrieved passage supports “{claim[:80]}”"

@@ -16,6 +16,7 @@ scripts/calibrate_support.py on eval/support_dev.jsonl.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,18 @@ LEXICAL_WEIGHT = 0.10
 NAME_PENALTY = 0.06
 CROSS_LINGUAL = 0.04
 FACT_BONUS = 0.02  # choosing the sentence to quote: per name, number or date of the statement it holds
+# Text that addresses a model rather than a reader: never quoted, never support for anything.
+INJECTION = re.compile(
+    r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|prompts?)"
+    r"|disregard (all |the )?(previous|prior|above)|system prompt|you are now"
+    r"|ignora (tutte )?(le )?istruzioni (precedenti|sopra)|dimentica (tutte )?le istruzioni",
+    re.IGNORECASE,
+)
+
+
+def can_support(sentence: str) -> bool:
+    """Whether a sentence can be evidence: headings and text addressed to a model state nothing."""
+    return not (looks_like_heading(sentence) or INJECTION.search(sentence))
 
 
 @dataclass
@@ -90,11 +103,9 @@ class Grounding:
     def embed(self, statements: list[str]) -> np.ndarray:
         return self.retriever.embedder.embed_passages(statements)
 
-    def measure(self, statement: str, passages: list[tuple[int, Hit]], vector: np.ndarray | None = None,
-                skip=None) -> list[Support]:
-        """Each passage against the statement, best score first.
-
-        `skip(text)` marks sentences that can support nothing (e.g. text addressed to a model)."""
+    def measure(self, statement: str, passages: list[tuple[int, Hit]],
+                vector: np.ndarray | None = None) -> list[Support]:
+        """Each passage against the statement, best score first."""
         if vector is None:
             vector = self.embed([statement])[0]
         lang = detect_language(statement) or self.retriever.corpus_lang
@@ -107,7 +118,7 @@ class Grounding:
             scores = vectors @ vector if len(spans) else np.zeros(0)
             for j, (a, b) in enumerate(spans):
                 text = doc.text[a:b]
-                if looks_like_heading(text) or (skip and skip(text)):
+                if not can_support(text):
                     scores[j] = -1.0
             usable = [j for j in range(len(spans)) if scores[j] > -1.0]
             if not usable:

@@ -33,7 +33,7 @@ from string import Template
 import numpy as np
 
 from . import facts, prompts
-from .answer import INJECTION, Answerer
+from .answer import Answerer
 from .documents import DATELINE
 from .grounding import Support
 from .llm import LLM
@@ -116,7 +116,7 @@ class Verifier:
         for e in self.answerer.evidence(core, hits):
             relevance[e.n] = max(relevance.get(e.n, -1.0), e.score)
         core_vector = self.grounding.embed([core])[0]
-        measured = self.grounding.measure(claim, list(enumerate(hits, start=1)), core_vector, INJECTION.search)
+        measured = self.grounding.measure(claim, list(enumerate(hits, start=1)), core_vector)
         judgements = {s.n: self._unrelated(s, relevance.get(s.n, -1.0), lang) for s in measured}
 
         def judged(s: Support, stance: str, why: str, span: tuple[int, int] | None = None):
