@@ -61,10 +61,18 @@ def test_cli_llamacpp_without_a_model_is_one_line(seed_index):
 
 
 def test_llamacpp_judges_claims_with_constrained_json_or_leaves_it_to_the_rules(gemma_bot):
-    verdict = gemma_bot.check("Gli attacchi hanno lasciato senza corrente oltre 300.000 residenti.",
+    # passages bear on this claim that no fact, negation or close restatement decides
+    verdict = gemma_bot.check("Il Cremlino ha parlato di una pausa tecnica nei rapporti con Washington.",
                               backend="llamacpp")
     assert verdict.backend == "llamacpp"
     assert verdict.verdict in ("SUPPORTED", "REFUTED", "NOT_ENOUGH_INFO", "CONFLICTING")
-    assert verdict.timings_ms["generation"] > 0  # the model was asked
-    # a number the sources contradict is never overruled into support
+    assert verdict.timings_ms["generation"] > 0
+    # the model was asked: its valid stance is used, an invalid one is left to the rules and said so
+    assert any(e.judged_by == "llamacpp" or "was not valid" in e.rationale for e in verdict.evidence)
+
+
+def test_llamacpp_never_overrules_a_number_the_sources_contradict(gemma_bot):
+    verdict = gemma_bot.check("Gli attacchi hanno lasciato senza corrente oltre 300.000 residenti.",
+                              backend="llamacpp")
+    assert verdict.backend == "llamacpp" and verdict.verdict in ("REFUTED", "CONFLICTING")
     assert any(e.stance == "refutes" and "100.000" in e.rationale for e in verdict.evidence)
