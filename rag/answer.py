@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import facts, prompts
 from .documents import DATELINE
@@ -90,10 +90,10 @@ def _answer_facts(e: Evidence, asked: facts.Facts, lang: str | None) -> facts.Fa
 class Answerer:
     """Builds answers from retrieved passages, with or without an LLM."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerSettings):
+    def __init__(self, retriever: Retriever, settings: AnswerSettings, judge_model: str = ""):
         self.retriever = retriever
         self.settings = settings
-        self.grounding = Grounding(retriever)
+        self.grounding = Grounding(retriever, judge_model)
 
     # -- evidence ---------------------------------------------------------------------
 
@@ -261,10 +261,10 @@ class Answerer:
             if len(re.findall(r"\w+", claim)) < 3:
                 continue  # a stray fragment: "[1]" alone, a bullet, "Sources:"
             vector = self.grounding.embed([claim])[0]
-            support = self._supported(self.grounding.measure(claim, [(x, hits[x - 1]) for x in valid], vector))
+            support = self._supported(claim, [(x, hits[x - 1]) for x in valid], vector)
             if not support:  # uncited or mis-cited: is it supported by another retrieved passage?
                 others = [(n, hit) for n, hit in everything if n not in valid]
-                support = self._supported(self.grounding.measure(claim, others, vector))[:1]
+                support = self._supported(claim, others, vector)[:1]
                 added += len(support)
             if not support:
                 problem = problem or f"no retrieved passage supports “{claim[:80]}”"
@@ -283,8 +283,16 @@ class Answerer:
                         added_citations=added, passages=hits, draft=reply)
         return answer, problem
 
-    def _supported(self, measured: list[Support]) -> list[Support]:
-        return [s for s in measured if not s.vetoed and s.score >= self.settings.support_threshold]
+    def _supported(self, statement: str, passages: list[tuple[int, Hit]], vector) -> list[Support]:
+        """The passages that entail the statement (the judge), best first, each with the span it
+        rests on, and whose facts do not veto it: a number or date the passage contradicts or
+        does not state, a place it names otherwise (facts.py)."""
+        measured = [s for s in self.grounding.measure(statement, passages, vector) if not s.vetoed]
+        entailed = self.grounding.entailment(statement, [(s.n, s.hit) for s in measured], vector)
+        found = [(entailed[s.n][0], replace(s, start=entailed[s.n][1].start, end=entailed[s.n][1].end,
+                                            text=entailed[s.n][1].text))
+                 for s in measured if s.n in entailed and entailed[s.n][0] >= self.settings.entail_threshold]
+        return [s for _, s in sorted(found, key=lambda x: -x[0])]
 
     def citation(self, n: int, hit: Hit, spans: list[tuple[int, int]]) -> Citation:
         """Passage [n] cited for the given sentences: the span runs from the first to the last."""

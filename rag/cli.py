@@ -116,8 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=["qa", "claims"], help="only the questions, or only the claims")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N items (a quick run)")
     p.add_argument("--out", metavar="DIR", help="where to write the reports (default: eval/reports/<timestamp>/)")
+    p.add_argument("--corpus", action="append", default=[], metavar="PATH",
+                   help="build the index from these articles instead of seeds/ (repeatable; without --index, "
+                        "in a temporary folder removed after the run)")
     p.add_argument("--fail-under", type=_floor, action="append", default=[], metavar="METRIC=VALUE",
                    help="exit 1 when METRIC is below VALUE (repeatable), e.g. answer.accuracy=0.6")
+    p.add_argument("--fail-over", type=_ceiling, action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 when a lower-is-better METRIC is above VALUE (repeatable), "
+                        "e.g. verdict.false_supported_rate=0.1")
     p.add_argument("--judge", metavar="OLLAMA_MODEL",
                    help="also grade answers with an LLM judge on Ollama (opt-in; reported as llm_judge.accuracy)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -149,6 +155,15 @@ def _floor(text: str) -> tuple[str, float]:
 
     try:
         return parse_floor(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _ceiling(text: str) -> tuple[str, float]:
+    from .evaluate import parse_ceiling
+
+    try:
+        return parse_ceiling(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -291,12 +306,22 @@ def cmd_remove(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    import tempfile
+
+    if args.corpus and not args.index:  # never mix an external corpus into the user's own index
+        with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+            args.index = os.path.join(scratch, "index")
+            return _eval(args)
+    return _eval(args)
+
+
+def _eval(args) -> int:
     import time
     from datetime import datetime
     from pathlib import Path
 
     from .eval_report import default_out_dir, format_table, make_out_dir, write_outputs
-    from .evaluate import GOLD_FILE, check_floors, judge_answers, load_gold, run_eval, score
+    from .evaluate import GOLD_FILE, check_ceilings, check_floors, judge_answers, load_gold, run_eval, score
 
     gold = Path(args.gold) if args.gold else GOLD_FILE
     items = load_gold(gold)
@@ -307,14 +332,21 @@ def cmd_eval(args) -> int:
         raise RagError(f"{gold} holds no {args.only} items")
     settings = _settings(args)
     judge = _judge(settings, args.judge) if args.judge else None  # fail fast, before index or run
+    if args.corpus:
+        _check_corpus_index(settings, args.corpus)
     out = make_out_dir(Path(args.out) if args.out else default_out_dir())
-    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+    if args.corpus:
+        bot = FactChecker.build(args.corpus, settings=settings, progress=not args.quiet)
+    else:
+        bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
     started = time.perf_counter()
     results = run_eval(bot, items, backend=args.backend, progress=not args.quiet)
     if judge is not None:
         judge_answers(results, items, judge, progress=not args.quiet)
     scores = score(results)
+    floors, ceilings = dict(args.fail_under), dict(args.fail_over)
     info = {"date": datetime.now().isoformat(timespec="seconds"), "gold": str(gold),
+            "corpus": list(args.corpus) or None,
             "command": " ".join(["rag", *sys.argv[1:]]),
             "backend": ", ".join(sorted({r.backend for r in results if r.backend})) or "-",
             "llm_judge": judge.description if judge else None,
@@ -323,16 +355,40 @@ def cmd_eval(args) -> int:
                        "unanswerable": sum(i.kind == "qa" and not i.answerable for i in items),
                        "claims": sum(i.kind == "claim" for i in items)},
             "failed_items": sum(not r.ok for r in results), "out": str(out),
-            "floors": dict(args.fail_under), "missed_floors": check_floors(scores.metrics, dict(args.fail_under))}
+            "floors": floors, "missed_floors": check_floors(scores.metrics, floors),
+            "ceilings": ceilings, "missed_ceilings": check_ceilings(scores.metrics, ceilings)}
     write_outputs(out, results, scores, info)
     if args.json:
         _print_json({**info, **scores.to_dict()})
     else:
         print(format_table(results, scores, info))
-    if info["missed_floors"]:
-        print(f"error: below the floor: {'; '.join(info['missed_floors'])}", file=sys.stderr)
+    missed = [f"{heading}: {'; '.join(info[key])}" for heading, key in
+              (("below the floor", "missed_floors"), ("above the ceiling", "missed_ceilings")) if info[key]]
+    if missed:
+        print(f"error: {'; '.join(missed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_corpus_index(settings: Settings, paths: list[str]) -> None:
+    """`rag eval --corpus`: the articles under `paths` must be readable, and the index they go
+    into must hold nothing else, since retrieval among other documents would not measure the
+    corpus; such an index is refused, never changed. Cheap: nothing is embedded here."""
+    from pathlib import Path
+
+    from .documents import load_paths
+    from .store import IndexStore
+
+    wanted = {d.source for d in load_paths(paths).documents}  # a missing path is a RagError here
+    if not wanted:
+        raise RagError(f"no articles to evaluate on in {', '.join(paths)}")
+    store = IndexStore(settings.index_dir)
+    if store.exists():
+        others = sorted(d["source"] for d in store.read_manifest()["documents"].values()
+                        if d["source"] not in wanted)
+        if others:
+            raise RagError(f"the index at {store.root} also holds {len(others)} documents that are not in "
+                           f"--corpus (e.g. {Path(others[0].split('#')[0]).name}); use a new --index folder")
 
 
 def _judge(settings: Settings, model: str):

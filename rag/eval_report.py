@@ -8,7 +8,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-from .evaluate import LABELS, ItemResult, Scores
+from .evaluate import LABELS, LOWER_IS_BETTER, ItemResult, Scores
 from .types import RagError
 
 REPORTS_DIR = Path(__file__).resolve().parent.parent / "eval" / "reports"
@@ -46,6 +46,20 @@ def _rows(scores: Scores):
         previous = group
 
 
+def false_supported_line(scores: Scores) -> str | None:
+    """"false SUPPORTED: 2 of 26 claims whose gold label is not SUPPORTED", when there were any such claims."""
+    out_of = scores.support.get("verdict.false_supported_rate", 0)
+    if not out_of:
+        return None
+    return (f"false SUPPORTED: {scores.support.get('verdict.false_supported', 0)} of {out_of} claims "
+            f"whose gold label is not SUPPORTED")
+
+
+def _limit_lines(info: dict) -> list[tuple[str, list[str]]]:
+    return [(heading, info[key]) for heading, key in (("below the floor", "missed_floors"),
+                                                      ("above the ceiling", "missed_ceilings")) if info.get(key)]
+
+
 def confusion_lines(confusion: list[list[int]]) -> list[str]:
     corner, short = "gold \\ predicted", ["SUPP", "REF", "NEI", "CONF"]
     lines = [f"{corner:18}" + "".join(f"{s:>6}" for s in short)]
@@ -55,15 +69,16 @@ def confusion_lines(confusion: list[list[int]]) -> list[str]:
 
 
 def format_table(results: list[ItemResult], scores: Scores, info: dict) -> str:
-    lines = [summary_line(info), "", f"{'':11}{'metric':20}{'value':>8}{'n':>6}"]
-    lines += [f"{group:11}{metric:20}{value:>8}{n:6d}" for group, metric, value, n in _rows(scores)]
+    lines = [summary_line(info), "", f"{'':11}{'metric':24}{'value':>8}{'n':>6}"]
+    lines += [f"{group:11}{metric:24}{value:>8}{n:6d}" for group, metric, value, n in _rows(scores)]
     if scores.confusion:
         lines += ["", "verdicts (rows: gold, columns: predicted)"] + confusion_lines(scores.confusion)
+        if false_supported_line(scores):
+            lines.append(false_supported_line(scores))
     failed = sum(not r.ok for r in results)
     lines += ["", f"{failed} of {len(results)} items have failures"
               + (f"; see {info['out']}/results.jsonl" if info.get("out") else "")]
-    if info.get("missed_floors"):
-        lines.append("below the floor: " + "; ".join(info["missed_floors"]))
+    lines += [f"{heading}: " + "; ".join(missed) for heading, missed in _limit_lines(info)]
     return "\n".join(lines)
 
 
@@ -76,13 +91,16 @@ def markdown_report(results: list[ItemResult], scores: Scores, info: dict) -> st
     out = [f"# rag eval — {info['date']}", "", summary_line(info) + ".", "",
            f"Command: `{info['command']}`", "", "![metrics](metrics.png)", "",
            "| metric | value | n |", "|---|---:|---:|"]
-    out += [f"| {name} | {_value(name, v)} | {scores.support.get(name, 0)} |" for name, v in scores.metrics.items()]
+    out += [f"| {name}{' (lower is better)' if name in LOWER_IS_BETTER else ''} | {_value(name, v)} | "
+            f"{scores.support.get(name, 0)} |" for name, v in scores.metrics.items()]
     if scores.confusion:
         out += ["", "## Verdicts", "", "| gold \\ predicted | " + " | ".join(LABELS) + " |",
                 "|---|" + "---:|" * len(LABELS)]
         out += [f"| {label} | " + " | ".join(map(str, row)) + " |" for label, row in zip(LABELS, scores.confusion)]
-    if info.get("missed_floors"):
-        out += ["", "## Below the floor", ""] + [f"- {m}" for m in info["missed_floors"]]
+        if false_supported_line(scores):
+            out += ["", false_supported_line(scores) + "."]
+    for heading, missed in _limit_lines(info):
+        out += ["", f"## {heading.capitalize()}", ""] + [f"- {m}" for m in missed]
     failed = [r for r in results if not r.ok]
     out += ["", f"## Failures ({len(failed)} of {len(results)} items)", ""]
     for r in failed:
@@ -101,10 +119,11 @@ def plot_metrics(scores: Scores, path: Path) -> None:
 
     ratios = {k: v for k, v in scores.metrics.items() if not k.startswith("latency.")}
     latency = {k.removeprefix("latency."): v for k, v in scores.metrics.items() if k.startswith("latency.")}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, max(5.0, 0.3 * len(ratios) + 1)),
+                                      gridspec_kw={"width_ratios": [3, 2]})
     names = list(ratios)[::-1]
     values = [0 if math.isnan(ratios[n]) else ratios[n] for n in names]
-    left.barh([n + (" (lower is better)" if n.endswith("false_rate") else "") for n in names], values,
+    left.barh([n + (" (lower is better)" if n in LOWER_IS_BETTER else "") for n in names], values,
               color="#4C72B0")
     for y, name in enumerate(names):
         left.text(min(values[y], 0.88) + 0.01, y, _value(name, ratios[name]), va="center", fontsize=8)

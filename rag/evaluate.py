@@ -3,7 +3,8 @@
 Three layers, each usable on its own:
 - the gold set (`load_gold`): questions and claims with key facts, labels and evidence spans;
 - small pure metrics: normalisation and key-fact matching, retrieval ranks, ALCE-style
-  citation precision/recall, abstention, verdicts, latency percentiles;
+  citation precision/recall, abstention, verdicts (accuracy, per-label recall, false SUPPORTED),
+  latency percentiles;
 - the runner (`run_eval`): every item through the public API (`bot.ask`, `bot.check`),
   scored into one `ItemResult` each, then aggregated by `score`.
 Anything with nothing to score is NaN, never a fake 0 or 1.
@@ -54,11 +55,17 @@ def load_span_items(path: str | Path) -> list[SpanItem]:
     return items
 
 
+def same_document(source_name: str, doc: str) -> bool:
+    """Whether a gold span's `doc` names this document (`source_name`, from `source_names`):
+    the same name, or, for a gold `doc` that names just a file, a document read from that file."""
+    return source_name == doc or ("#" not in doc and source_name.partition("#")[0] == doc)
+
+
 def is_relevant(hit, source_name: str, item) -> bool:
     """The passage (a Hit or a Citation) is from the right document and holds at least half
     of the answer span (`item`: anything with doc, start and end, a SpanItem or an Evidence)."""
     overlap = min(hit.end, item.end) - max(hit.start, item.start)
-    return source_name == item.doc and overlap >= (item.end - item.start) / 2
+    return same_document(source_name, item.doc) and overlap >= (item.end - item.start) / 2
 
 
 def first_relevant_rank(hits: list[Hit], sources: dict[str, str], item: SpanItem) -> int | None:
@@ -85,8 +92,13 @@ def retrieval_metrics(bot, items: list[SpanItem], k: int = 5) -> dict:
 
 
 def source_names(bot) -> dict[str, str]:
-    """doc_id -> the file name of its source: how gold sets name documents."""
-    return {d.id: Path(d.source.split("#")[0]).name for d in bot.documents}
+    """doc_id -> how gold sets name documents: the file name of its source, and for an article
+    read from line N of a JSONL file, "#N" after it (e.g. "fever_it_corpus.jsonl#12")."""
+    names = {}
+    for d in bot.documents:
+        path, sep, line = d.source.partition("#")
+        names[d.id] = Path(path).name + (f"#{line}" if sep else "")
+    return names
 
 
 # -- the gold set (eval/gold.jsonl; schema and labelling rules in eval/README.md) ----------
@@ -300,6 +312,21 @@ def verdict_metrics(gold: list[str], predicted: list[str | None]) -> tuple[float
     return accuracy, matrix
 
 
+def false_supported(gold: list[str], predicted: list[str | None]) -> tuple[int, int]:
+    """(claims called SUPPORTED whose gold label is not SUPPORTED, claims whose gold label is
+    not SUPPORTED): the error a fact-checker must not make, and what it is out of."""
+    pairs = list(zip(gold, predicted))
+    return (sum(g != "SUPPORTED" and p == "SUPPORTED" for g, p in pairs),
+            sum(g != "SUPPORTED" for g, _ in pairs))
+
+
+def verdict_recall(gold: list[str], predicted: list[str | None]) -> dict[str, float]:
+    """Per gold label: the share of its claims given that verdict (NaN for a label with no claims)."""
+    pairs = list(zip(gold, predicted))
+    return {label: ratio(sum(g == p == label for g, p in pairs), sum(g == label for g, _ in pairs))
+            for label in LABELS}
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
@@ -399,10 +426,11 @@ def run_eval(bot, items: list[GoldItem], backend: str | None = None, progress: b
     from tqdm import tqdm
 
     sources = source_names(bot)
-    missing = sorted({e.doc for item in items for e in item.evidence} - set(sources.values()))
+    held = set(sources.values()) | {name.partition("#")[0] for name in sources.values()}
+    missing = sorted({e.doc for item in items for e in item.evidence} - held)
     if missing:
         raise RagError(f"the gold set cites {', '.join(missing)}, which the index does not hold; "
-                       f"ingest the seed articles first (`rag ingest`)")
+                       f"build the index from the articles it was written from (`rag eval --corpus PATH`)")
     results = [run_item(bot, item, sources, backend)
                for item in tqdm(items, desc="Evaluating", unit="item", file=sys.stderr, disable=not progress)]
     errors = [r.error for r in results if r.error]
@@ -444,16 +472,21 @@ def judge_answers(results: list[ItemResult], items: list[GoldItem], llm, progres
             result.judge_rationale = "the judge's reply was not valid JSON"
 
 
+LATENCY = tuple(f"latency.{stage}_p{q}_ms" for stage in ("retrieval", "generation") for q in (50, 95))
 # Metrics where higher is better: the ones a floor (--fail-under) can be set on.
 GATED = ("retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr", "answer.accuracy",
          "answer.key_fact_recall", "citation.precision", "citation.recall", "abstention.precision",
-         "abstention.recall", "verdict.accuracy")
+         "abstention.recall", "verdict.accuracy", *(f"verdict.recall.{label}" for label in LABELS))
+# Metrics where lower is better: the ones a ceiling (--fail-over) can be set on.
+LOWER_IS_BETTER = ("verdict.false_supported_rate", "abstention.false_rate", *LATENCY)
 
 
 @dataclass
 class Scores:
     metrics: dict[str, float]  # name -> value (NaN: nothing to score)
-    support: dict[str, int]  # name -> how many items (or citations) it was computed over
+    # name -> how many items (or citations) it was computed over; and "verdict.false_supported":
+    # how many claims were called SUPPORTED whose gold label is not (verdict.false_supported_rate's numerator)
+    support: dict[str, int]
     confusion: list[list[int]] | None  # verdicts: rows gold, columns predicted, in LABELS order
 
     def to_dict(self) -> dict:
@@ -488,8 +521,16 @@ def score(results: list[ItemResult]) -> Scores:
     n["abstention.false_rate"] = sum(r.answerable for r in questions)
 
     claims = [r for r in results if r.kind == "claim"]
-    accuracy, confusion = verdict_metrics([r.expected for r in claims], [r.output or None for r in claims])
+    gold_labels, predicted = [r.expected for r in claims], [r.output or None for r in claims]
+    accuracy, confusion = verdict_metrics(gold_labels, predicted)
     m["verdict.accuracy"], n["verdict.accuracy"] = accuracy, len(claims)
+    wrongly_supported, not_supported = false_supported(gold_labels, predicted)
+    m["verdict.false_supported_rate"] = ratio(wrongly_supported, not_supported)
+    n["verdict.false_supported_rate"] = not_supported
+    n["verdict.false_supported"] = wrongly_supported  # a count, not a support: shown beside the rate
+    for label, value in verdict_recall(gold_labels, predicted).items():
+        m[f"verdict.recall.{label}"] = value
+        n[f"verdict.recall.{label}"] = sum(g == label for g in gold_labels)
 
     judged = [r.judged_correct for r in answered if r.judged_correct is not None]
     if judged:  # only when an LLM judge was asked (rag eval --judge)
@@ -502,6 +543,10 @@ def score(results: list[ItemResult]) -> Scores:
     return Scores(m, n, confusion if claims else None)
 
 
+def _limit_value(name: str, value: float) -> str:
+    return f"{value:.1f}" if name.endswith("_ms") else f"{value:.3f}"
+
+
 def check_floors(metrics: dict[str, float], floors: dict[str, float]) -> list[str]:
     """The floors that were missed, one readable line each (NaN misses: it cannot be checked)."""
     missed = []
@@ -510,22 +555,51 @@ def check_floors(metrics: dict[str, float], floors: dict[str, float]) -> list[st
         if math.isnan(value):
             missed.append(f"{name}: nothing to score (floor {floor:g})")
         elif value < floor:
-            missed.append(f"{name} = {value:.3f} < {floor:g}")
+            missed.append(f"{name} = {_limit_value(name, value)} < {floor:g}")
     return missed
 
 
-def parse_floor(spec: str) -> tuple[str, float]:
-    """"answer.accuracy=0.8" -> ("answer.accuracy", 0.8); ValueError with the reason."""
+def check_ceilings(metrics: dict[str, float], ceilings: dict[str, float]) -> list[str]:
+    """The ceilings that were exceeded, one readable line each (NaN misses: it cannot be checked)."""
+    missed = []
+    for name, ceiling in ceilings.items():
+        value = metrics.get(name, math.nan)
+        if math.isnan(value):
+            missed.append(f"{name}: nothing to score (ceiling {ceiling:g})")
+        elif value > ceiling:
+            missed.append(f"{name} = {_limit_value(name, value)} > {ceiling:g}")
+    return missed
+
+
+def _parse_limit(spec: str, what: str, allowed: tuple[str, ...], other: tuple[str, ...],
+                 other_flag: str) -> tuple[str, float]:
     name, sep, value = spec.partition("=")
     name = name.strip()
     if not sep:
         raise ValueError(f"expected METRIC=VALUE, got {spec!r}")
-    if name not in GATED:
-        raise ValueError(f"unknown metric {name!r}; choose from {', '.join(GATED)}")
+    if name in other:
+        better = "lower" if what == "floor" else "higher"
+        raise ValueError(f"{name} is {better}-is-better: it takes a {'ceiling' if what == 'floor' else 'floor'} "
+                         f"({other_flag}), not a {what}")
+    if name not in allowed:
+        raise ValueError(f"unknown metric {name!r}; choose from {', '.join(allowed)}")
     try:
-        floor = float(value)
+        limit = float(value)
     except ValueError:
-        raise ValueError(f"the floor for {name} must be a number, got {value!r}") from None
-    if not 0.0 <= floor <= 1.0:
-        raise ValueError(f"the floor for {name} must be between 0 and 1, got {value}")
-    return name, floor
+        raise ValueError(f"the {what} for {name} must be a number, got {value!r}") from None
+    if name.endswith("_ms"):
+        if not 0.0 <= limit < math.inf:
+            raise ValueError(f"the {what} for {name} must be a number of milliseconds, at least 0, got {value}")
+    elif not 0.0 <= limit <= 1.0:
+        raise ValueError(f"the {what} for {name} must be between 0 and 1, got {value}")
+    return name, limit
+
+
+def parse_floor(spec: str) -> tuple[str, float]:
+    """"answer.accuracy=0.8" -> ("answer.accuracy", 0.8); ValueError with the reason."""
+    return _parse_limit(spec, "floor", GATED, LOWER_IS_BETTER, "--fail-over")
+
+
+def parse_ceiling(spec: str) -> tuple[str, float]:
+    """"verdict.false_supported_rate=0.1" -> ("verdict.false_supported_rate", 0.1); ValueError with the reason."""
+    return _parse_limit(spec, "ceiling", LOWER_IS_BETTER, GATED, "--fail-under")

@@ -95,7 +95,7 @@ class FactChecker:
         self.embedder = self._embedder_for(data.embedder)
         self.data = data
         self.retriever = Retriever(data, self.embedder, self.settings.retrieval)
-        self.answerer = Answerer(self.retriever, self.settings.answer)
+        self.answerer = Answerer(self.retriever, self.settings.answer, self.settings.judge.model)
         self.verifier = Verifier(self.answerer, self.settings.verify)
 
     # -- reading -----------------------------------------------------------------------

@@ -353,8 +353,8 @@ def _same_unit(a: Quantity, b: Quantity) -> bool:
 
     # "attacks"/"attacchi", "armed clashes"/"scontri armati": a word in two languages
     return any(x[:5] == y[:5] or fuzz.ratio(x, y) >= UNIT_SIMILARITY
-               for x in a.unit.split() if len(x) > 3 and x not in _all_stopwords()
-               for y in b.unit.split() if len(y) > 3 and y not in _all_stopwords())
+               for x in a.unit.split() if len(x) >= 3 and x not in _all_stopwords()
+               for y in b.unit.split() if len(y) >= 3 and y not in _all_stopwords())
 
 
 def _same_date(a: DateRef, b: DateRef) -> bool | None:
@@ -382,9 +382,12 @@ def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comp
 
     unclaimed = [q for q in source.quantities if not any(_same_quantity(q, s) for s in statement.quantities)]
     for q in statement.quantities:
-        if any(_same_quantity(q, s) for s in source.quantities):
-            continue
+        same_value = [s for s in source.quantities if _same_quantity(q, s)]
         rival = next((s for s in unclaimed if _same_unit(q, s)), None)
+        # "35 arresti" against "35 feriti e 12 arresti": the same number for another unit is not
+        # the claim's number when the source gives the claim's unit another one
+        if same_value and (rival is None or any(_same_unit(q, s) for s in same_value)):
+            continue
         if rival is None and one_sentence and len(unclaimed) == 1 and len(statement.quantities) == 1:
             rival = unclaimed[0]
         if rival is not None:
@@ -437,20 +440,6 @@ def _quantity_text(q: Quantity) -> str:
     return f"{q.text} {unit[0] if unit else ''}".strip()
 
 
-def without_negation(text: str, lang: str | None) -> str:
-    """The text with its negation words removed: "non è pronto" -> "è pronto"."""
-    negations = _NEGATIONS.get(lang or "", set()) | _NEGATIONS["en"]
-    kept = [w for w in re.split(r"(\s+)", text) if fold(w.strip(".,;:!?“”\"'")) not in negations]
-    return re.sub(r"\s+", " ", "".join(kept)).strip()
-
-
-def is_person(name: Name) -> bool:
-    """A person's name: two or more capitalised words ("Marco Rubio"), not a place or a body."""
-    words = name.text.split()
-    return not name.place and len(words) >= 2 and all(w[:1].isupper() for w in words) \
-        and fold(name.text) not in _territories()
-
-
 @functools.lru_cache(maxsize=None)
 def _nationality_stems() -> dict[tuple[str, str], str]:
     """(locale, Snowball stem of a language name) -> language code: "russo", "russa", "Russian"
@@ -479,11 +468,3 @@ def nationalities(text: str, lang: str | None) -> set[str]:
             if language and len(word) > 3:
                 found.add(language)
     return found
-
-
-def language_names(codes: set[str], lang: str | None = "en") -> str:
-    """Language codes as words of `lang`, for a rationale: {"ru"} -> "Russian" / "russo"."""
-    from babel import Locale
-
-    names = Locale(lang if lang in LOCALES else "en").languages
-    return ", ".join(sorted(names.get(code, code) for code in codes))

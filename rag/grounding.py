@@ -72,12 +72,35 @@ class Support:
         return f"support score {self.score:.3f} is below the threshold"
 
 
+@dataclass
+class Premise:
+    """A span of passage [n] put to the entailment judge: one sentence, or the whole passage."""
+
+    n: int
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    lang: str | None
+
+
 class Grounding:
     """Measures statements against the passages of one index."""
 
-    def __init__(self, retriever: Retriever):
+    def __init__(self, retriever: Retriever, judge_model: str = ""):
         self.retriever = retriever
         self.data = retriever.data
+        self._judge_model = judge_model
+        self._judge = None
+
+    @property
+    def judge(self):
+        """The entailment judge (nli.NLIJudge), loaded on first use: it imports torch."""
+        if self._judge is None:
+            from .nli import NLIJudge
+
+            self._judge = NLIJudge.load(self._judge_model or None)
+        return self._judge
 
     def sentences(self, hit: Hit) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The passage's sentences (document offsets) and their stored vectors."""
@@ -147,3 +170,32 @@ class Grounding:
                 score += CROSS_LINGUAL  # e5 rates a translation lower than a same-language paraphrase
             results.append(Support(n, hit, start, end, doc.text[start:end], similarity, overlap, comparison, score))
         return sorted(results, key=lambda s: -s.score)
+
+    def premises(self, n: int, hit: Hit, vector: np.ndarray, closest: int = 2) -> list[Premise]:
+        """The passage's `closest` sentences to a statement (its e5 `vector`), and the passage as a
+        whole (a statement may join two sentences). Headings and text addressed to a model are
+        no premise, nor is a dateline (it is metadata)."""
+        doc = self.data.documents[hit.doc_id]
+        vectors = self.sentences(hit)[1]
+        spans = self.statements(hit)
+        usable = [j for j, (a, b) in enumerate(spans) if can_support(doc.text[a:b])]
+        if not usable:
+            return []
+        scores = vectors[usable] @ vector
+        chosen = [usable[i] for i in np.argsort(-scores, kind="stable")[:closest]]
+        found = [Premise(n, hit, a, b, doc.text[a:b], doc.lang) for a, b in (spans[j] for j in chosen)]
+        if len(usable) > 1:
+            body = " ".join(doc.text[slice(*spans[j])] for j in usable)
+            found.append(Premise(n, hit, spans[usable[0]][0], spans[usable[-1]][1], body, doc.lang))
+        return found
+
+    def entailment(self, statement: str, passages: list[tuple[int, Hit]], vector: np.ndarray,
+                   closest: int = 2) -> dict[int, tuple[float, Premise]]:
+        """For each passage [n]: the judge's highest P(entailment) of the statement by one of its
+        premises, and that premise."""
+        premises = [p for n, hit in passages for p in self.premises(n, hit, vector, closest)]
+        best: dict[int, tuple[float, Premise]] = {}
+        for p, probs in zip(premises, self.judge.predict([(p.text, statement) for p in premises])):
+            if p.n not in best or probs[0] > best[p.n][0]:
+                best[p.n] = (float(probs[0]), p)
+        return best

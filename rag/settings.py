@@ -94,10 +94,10 @@ class AnswerSettings:
     # Abstain when the best evidence sentence scores below this (e5 cosine + word overlap
     # bonus; calibrated with scripts/calibrate_answers.py, see README).
     abstain_below: float = 0.85
-    # A sentence of a model's answer is grounded when a retrieved passage supports it with at
-    # least this score (grounding.py: e5 cosine + word overlap - missing names) and states
-    # every number and date it does (calibrated with scripts/calibrate_support.py).
-    support_threshold: float = 0.89
+    # A sentence of a model's answer is grounded when a retrieved passage entails it with at
+    # least this P(entailment) (the judge, nli.py) and states every number and date it does
+    # (facts.py; calibrated with scripts/calibrate_support.py).
+    entail_threshold: float = 0.5
     max_sentences: int = 2  # sentences in an extractive answer
     runner_up_margin: float = 0.02  # a second sentence is quoted when it scores this close to the best
 
@@ -114,21 +114,29 @@ class UISettings:
 
 
 @dataclass
+class JudgeSettings:
+    # The entailment judge (rag/nli.py) that verdicts and answer validation rest on: a folder
+    # holding model.safetensors and config.json; "" = the one shipped in rag/models/nli.
+    model: str = ""
+
+
+@dataclass
 class VerifySettings:
+    # A premise supports the claim at this P(entailment) (the judge's calibrated probability),
+    # and refutes it at this P(contradiction). Precision first: a false SUPPORTED is the worst
+    # error, so the bars are high (calibrated with scripts/calibrate_claims.py on eval/claims_dev.jsonl).
+    entail_threshold: float = 0.6
+    contradict_threshold: float = 0.8
+    # A passage that bears on the claim and gives another number, date or place refutes it
+    # already at this P(contradiction).
+    clash_contradiction: float = 0.25
+    # How many of a passage's sentences closest to the claim are judged (besides the whole passage).
+    judged_sentences: int = 2
     # A passage bears on the claim when its closest sentence scores this much as evidence for
-    # it (the relevance score of answering, see AnswerSettings.abstain_below): only then can
-    # its number, date, place, role or polarity support or refute the claim.
+    # it (the relevance score of answering, see AnswerSettings.abstain_below): only then may a
+    # fact clash count against the claim (from clash_margin below it), or an LLM judge it.
     related_threshold: float = 0.86
-    # A source's closest passage supports the claim at this support score (grounding.py) when
-    # nothing in it clashes with the claim.
-    support_threshold: float = 0.86
-    # ... and only when it is within this much of the claim's best evidence (relevance score).
-    decide_margin: float = 0.04
-    # A number, date or place clash counts from this much below related_threshold.
     clash_margin: float = 0.03
-    # A role belongs to another person when the claim reads this much closer (e5 cosine) to the
-    # words around that person than around the one it names.
-    role_margin: float = 0.03
     # Passages from an already chosen source count this much less, so every source is heard.
     diversity: float = 0.3
     judged_passages: int = 5  # how many retrieved passages an LLM judges (each is one call)
@@ -142,6 +150,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
     ui: UISettings = field(default_factory=UISettings)
 

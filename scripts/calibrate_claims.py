@@ -28,23 +28,34 @@ def main() -> int:
     parser.add_argument("--backend", default="extractive")
     parser.add_argument("--claims", default=str(ROOT / "eval" / "claims_dev.jsonl"))
     parser.add_argument("-v", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=V1,V2",
+                        help="try each value of a setting (e.g. verify.entail_threshold=0.5,0.6,0.7); repeatable")
     args = parser.parse_args()
     items = [json.loads(line) for line in Path(args.claims).read_text(encoding="utf-8").splitlines() if line.strip()]
-    predicted = []
+    grid = [dict()]
+    for setting in args.set:
+        key, _, values = setting.partition("=")
+        grid = [g | {key: v} for g in grid for v in values.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         bot = FactChecker.build([ROOT / "seeds"], tmp, progress=False)
-        for item in items:
-            verdict = bot.check(item["claim"], backend=args.backend)
-            predicted.append(verdict.verdict)
-            if args.v or verdict.verdict != item["label"]:
-                mark = "  " if verdict.verdict == item["label"] else "XX"
-                print(f"{mark} {item['id']} gold {item['label']:15} got {verdict.verdict:15} {item['claim']}")
-                for e in verdict.evidence:
-                    if e.stance != "unrelated" or args.v:
-                        print(f"        [{e.n}] {e.doc_id[:3]} {e.stance:9} {e.rationale[:150]}")
-    accuracy, matrix = verdict_metrics([item["label"] for item in items], predicted)
-    print(f"\naccuracy {accuracy:.3f} ({len(items)} claims)\n")
-    print("\n".join(confusion_lines(matrix)))
+        for combination in grid:
+            for key, value in combination.items():
+                bot.settings.set(key, value)
+            predicted = []
+            for item in items:
+                verdict = bot.check(item["claim"], backend=args.backend)
+                predicted.append(verdict.verdict)
+                if (args.v or verdict.verdict != item["label"]) and len(grid) == 1:
+                    mark = "  " if verdict.verdict == item["label"] else "XX"
+                    print(f"{mark} {item['id']} gold {item['label']:15} got {verdict.verdict:15} {item['claim']}")
+                    for e in verdict.evidence:
+                        if e.stance != "unrelated" or args.v:
+                            print(f"        [{e.n}] {e.doc_id[:3]} {e.stance:9} {e.rationale[:150]}")
+            accuracy, matrix = verdict_metrics([item["label"] for item in items], predicted)
+            false_supported = sum(p == "SUPPORTED" and i["label"] != "SUPPORTED" for p, i in zip(predicted, items))
+            print(f"\n{combination or 'settings as configured'}: accuracy {accuracy:.3f} ({len(items)} claims), "
+                  f"false SUPPORTED {false_supported}\n")
+            print("\n".join(confusion_lines(matrix)))
     return 0
 
 

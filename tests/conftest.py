@@ -40,6 +40,31 @@ def seed_bot(seed_index):
     return FactChecker.open(seed_index)
 
 
+@pytest.fixture(scope="session")
+def corpus_folder(tmp_path_factory):
+    """The made-up articles of tests/corpus.py as files (not the seeds: see that module)."""
+    from corpus import write_articles
+
+    return write_articles(tmp_path_factory.mktemp("made-up") / "articles")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus_folder, tmp_path_factory):
+    """The made-up articles indexed once with the default embedder; tests must not modify it."""
+    from rag import FactChecker
+
+    index_dir = tmp_path_factory.mktemp("made-up-index")
+    FactChecker.build([corpus_folder], index_dir, progress=False)
+    return index_dir
+
+
+@pytest.fixture
+def corpus_bot(corpus_index):
+    from rag import FactChecker
+
+    return FactChecker.open(corpus_index)
+
+
 @pytest.fixture
 def seeds_copy(tmp_path):
     target = tmp_path / "articles"

@@ -1,17 +1,17 @@
 """Answers with validated citations: the extractive path, abstention, and what validation
-does to a model's reply (with a fake model whose replies are queued)."""
+does to a model's reply (with a fake model whose replies are queued).
+
+Questions are about the made-up articles of tests/corpus.py, never the seeds: the held-out
+gold set (eval/gold.jsonl) asks about the seeds, and a test must not restate it."""
 
 import json
 
 import pytest
-from conftest import SEEDS, assert_one_line_error, run_rag
+from conftest import assert_one_line_error, run_rag
+from corpus import source
 from fakes import FakeLLM
 
 from rag.answer import split_reply
-
-
-def source(doc_id: str) -> str:
-    return (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
 
 
 def assert_citations_are_exact(answer):
@@ -38,12 +38,13 @@ def test_citation_markers_are_parsed_in_every_form():
 
 
 @pytest.mark.parametrize("question, expected", [
-    ("In quale città si sarebbe dovuto tenere il vertice annullato tra Trump e Putin?", "Ginevra"),
-    ("How many armed clashes did the Ukrainian general staff count in one day?", "190"),
-    ("Chi governa la regione di Belgorod?", "Gladkov"),
+    ("Per quante ore è rimasto fermo il traghetto Aurora?", "sei ore"),
+    ("How much did the restoration of the Bergamo art gallery cost?", "7 milioni"),
+    ("Chi ha presentato le nuove sale della pinacoteca di Bergamo?", "Chiara Galli"),
+    ("Quanto costerà l'ingresso alla pinacoteca?", "12 euro"),
 ])
-def test_extractive_quotes_the_sentence_that_answers(seed_bot, question, expected):
-    answer = seed_bot.ask(question, backend="extractive")
+def test_extractive_quotes_the_sentence_that_answers(corpus_bot, question, expected):
+    answer = corpus_bot.ask(question, backend="extractive")
     assert not answer.abstained and answer.backend == "extractive"
     assert any(expected in c.text for c in answer.citations), answer.answer
     assert expected in answer.answer
@@ -52,21 +53,22 @@ def test_extractive_quotes_the_sentence_that_answers(seed_bot, question, expecte
 
 @pytest.mark.parametrize("question, language_word", [
     ("Qual è la ricetta tradizionale della carbonara?", "fonti"),
-    ("Who won the 2022 football World Cup?", "sources"),
+    ("Who won the 2018 Tour de France?", "sources"),
 ])
-def test_abstains_in_the_question_language_when_the_sources_do_not_cover_it(seed_bot, question, language_word):
-    answer = seed_bot.ask(question, backend="extractive")
+def test_abstains_in_the_question_language_when_the_sources_do_not_cover_it(corpus_bot, question, language_word):
+    answer = corpus_bot.ask(question, backend="extractive")
     assert answer.abstained and answer.citations == []
     assert language_word in answer.answer
 
 
-def test_ask_json_is_the_documented_object(tmp_path):
-    result = run_rag("ask", "Dove doveva svolgersi il summit tra Trump e Putin?", "--backend", "extractive",
-                     "--json", "--index", str(tmp_path / "idx"))
+def test_ask_json_is_the_documented_object(corpus_index):
+    result = run_rag("ask", "Quanto è costato il restauro della pinacoteca?", "--backend", "extractive",
+                     "--json", "--index", str(corpus_index))
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert {"question", "answer", "abstained", "citations", "conflicts", "backend", "timings_ms"} <= set(payload)
     assert payload["backend"] == "extractive" and payload["abstained"] is False
+    assert "7 milioni" in payload["answer"]
     citation = payload["citations"][0]
     assert set(citation) >= {"n", "doc_id", "title", "chunk_id", "start", "end", "text"}
     assert source(citation["doc_id"])[citation["start"] : citation["end"]] == citation["text"]
@@ -82,89 +84,93 @@ def test_ask_rejects_empty_and_huge_questions_in_one_line(tmp_path, question, me
 
 # -- validating a model's reply -------------------------------------------------------------
 
-SUMMIT = "Dove era previsto il vertice tra Trump e Putin?"
+COST = "Quanto è costato il restauro della pinacoteca di Bergamo?"  # the sources: 7 milioni di euro
 
 
-def test_a_grounded_reply_is_kept_with_its_citation(seed_bot):
-    hits = seed_bot.search(SUMMIT)
-    n = next(i for i, h in enumerate(hits, 1) if "Ginevra" in h.text)
-    llm = FakeLLM(f"Il vertice tra Trump e Putin era previsto per il 12 novembre a Ginevra [{n}].")
-    answer = seed_bot.ask(SUMMIT, backend=llm)
+def test_a_grounded_reply_is_kept_with_its_citation(corpus_bot):
+    hits = corpus_bot.search(COST)
+    n = next(i for i, h in enumerate(hits, 1) if "7 milioni" in h.text)
+    llm = FakeLLM(f"Il restauro della pinacoteca di Bergamo è costato 7 milioni di euro [{n}].")
+    answer = corpus_bot.ask(COST, backend=llm)
     assert answer.backend == "fake" and answer.fallback is None and not answer.abstained
-    assert "Ginevra" in answer.answer and f"[{n}]" in answer.answer
+    assert "7 milioni" in answer.answer and f"[{n}]" in answer.answer
+    assert all("7 milioni" in c.text for c in answer.citations)
     assert answer.removed_citations == 0 and answer.added_citations == 0
     assert_citations_are_exact(answer)
 
 
-def test_the_prompt_numbers_the_passages_with_title_and_date_as_delimited_data(seed_bot):
+def test_the_prompt_numbers_the_passages_with_title_and_date_as_delimited_data(corpus_bot):
     llm = FakeLLM("NOT_IN_SOURCES")
-    seed_bot.ask(SUMMIT, backend=llm)
+    corpus_bot.ask(COST, backend=llm)
     system, user = (m["content"] for m in llm.calls[0])
     assert "Italian" in system and "[1]" in system and "NOT_IN_SOURCES" in system
-    assert "<passages>" in user and "</passages>" in user and user.rstrip().endswith(SUMMIT)
-    assert "[1] Lavrov apre" in user or "[1] Il Ministro" in user
-    assert "(2025-11-09)" in user
+    assert "<passages>" in user and "</passages>" in user and user.rstrip().endswith(COST)
+    assert "[1] Riapre la pinacoteca di Bergamo (2026-01-20)" in user  # the top passage: the answer's
 
 
-def test_citations_to_passages_that_were_not_retrieved_are_removed_and_the_claim_reattributed(seed_bot):
-    llm = FakeLLM("The Trump–Putin summit had been planned for 12 November in Geneva [9].")
-    answer = seed_bot.ask("Where was the Trump-Putin summit supposed to take place?", backend=llm)
+def test_citations_to_passages_that_were_not_retrieved_are_removed_and_the_claim_reattributed(corpus_bot):
+    llm = FakeLLM("Il restauro dell’edificio è costato 7 milioni di euro [9].")
+    answer = corpus_bot.ask(COST, backend=llm)
     assert answer.backend == "fake", answer.fallback
     assert answer.removed_citations == 1 and answer.added_citations == 1
-    assert "[9]" not in answer.answer and any("Ginevra" in c.text for c in answer.citations)
+    assert "[9]" not in answer.answer and all("7 milioni" in c.text for c in answer.citations)
     assert_citations_are_exact(answer)
 
 
-def test_a_sentence_the_model_left_uncited_is_attributed_when_a_passage_supports_it(seed_bot):
-    llm = FakeLLM("Il governatore di Belgorod è Vyacheslav Gladkov.")
-    answer = seed_bot.ask("Chi è il governatore di Belgorod?", backend=llm)
+def test_a_sentence_the_model_left_uncited_is_attributed_when_a_passage_supports_it(corpus_bot):
+    llm = FakeLLM("Le nuove sale sono state presentate dalla direttrice Chiara Galli.")
+    answer = corpus_bot.ask("Chi ha presentato le nuove sale della pinacoteca di Bergamo?", backend=llm)
     assert answer.backend == "fake" and answer.added_citations == 1
-    assert any("Gladkov" in c.text for c in answer.citations)
+    assert answer.citations and all("Chiara Galli" in c.text for c in answer.citations)
     assert_citations_are_exact(answer)
 
 
 @pytest.mark.parametrize("reply, why", [
-    ("Il vertice tra Trump e Putin era previsto per il 12 novembre a Budapest [1][2][3].", "Budapest"),
-    ("Il vertice tra Trump e Putin era previsto per il 22 novembre a Ginevra [1][2][3].", "22"),
-    ("Il vertice era previsto a Ginevra [1]. Putin è nato a Leningrado nel 1952 [1].", "1952"),
+    ("Il restauro della pinacoteca di Bergamo è costato 9 milioni di euro [1][2][3].", "9 milioni"),  # a number
+    ("A Brescia il restauro della pinacoteca è costato 7 milioni di euro [1][2][3].", "Brescia"),  # a place
+    ("Il restauro della pinacoteca, finito il 3 marzo 2025, è costato 7 milioni di euro [1][2][3].", "2025"),
+    ("Il restauro è costato 7 milioni di euro [1]. La pinacoteca fu fondata nel 1796 [1].", "1796"),  # added
 ])
-def test_an_unsupported_sentence_falls_back_to_the_extractive_answer_and_says_why(seed_bot, reply, why):
-    answer = seed_bot.ask(SUMMIT, backend=FakeLLM(reply))
+def test_an_unsupported_sentence_falls_back_to_the_extractive_answer_and_says_why(corpus_bot, reply, why):
+    answer = corpus_bot.ask(COST, backend=FakeLLM(reply))
     assert answer.backend == "extractive" and answer.draft == reply
     assert answer.fallback and "rejected" in answer.fallback and why in answer.fallback
-    assert answer.answer == seed_bot.ask(SUMMIT, backend="extractive").answer  # not the model's text
+    assert answer.answer == corpus_bot.ask(COST, backend="extractive").answer  # not the model's text
+    assert "7 milioni" in answer.answer
     assert_citations_are_exact(answer)
 
 
-def test_a_grounded_reply_beside_the_question_is_not_taken_for_an_answer(seed_bot):
-    llm = FakeLLM("Lavrov ha rilasciato un’intervista all’agenzia russa Ria Novosti [1][2][3][4][5].")
-    answer = seed_bot.ask(SUMMIT, backend=llm)
+def test_a_grounded_reply_beside_the_question_is_not_taken_for_an_answer(corpus_bot):
+    llm = FakeLLM("Il museo sarà aperto tutti i giorni tranne il lunedì [1][2][3][4][5].")  # true, but not the cost
+    answer = corpus_bot.ask(COST, backend=llm)
     assert answer.backend == "extractive" and "bears on the question" in answer.fallback
 
 
-def test_the_model_saying_the_sources_do_not_answer_is_an_abstention(seed_bot):
-    answer = seed_bot.ask(SUMMIT, backend=FakeLLM("NOT_IN_SOURCES"))
+def test_the_model_saying_the_sources_do_not_answer_is_an_abstention(corpus_bot):
+    answer = corpus_bot.ask(COST, backend=FakeLLM("NOT_IN_SOURCES"))
     assert answer.abstained and answer.citations == [] and answer.backend == "fake"
     assert "Le fonti" in answer.answer
 
 
-def test_off_topic_questions_never_reach_the_model(seed_bot):
+def test_off_topic_questions_never_reach_the_model(corpus_bot):
     llm = FakeLLM()  # no replies queued: a call would fail
-    answer = seed_bot.ask("Quale squadra ha vinto lo scudetto di calcio?", backend=llm)
+    answer = corpus_bot.ask("Quale squadra ha vinto lo scudetto di calcio?", backend=llm)
     assert answer.abstained and llm.calls == [] and "not asked" in answer.backend_reason
 
 
-def test_streamed_tokens_are_the_draft_and_the_answer_is_validated(seed_bot):
+def test_streamed_tokens_are_the_draft_and_the_answer_is_validated(corpus_bot):
     tokens = []
-    llm = FakeLLM("Il vertice tra Trump e Putin era previsto a Vienna [1].")
-    answer = seed_bot.ask(SUMMIT, backend=llm, on_token=tokens.append)
+    llm = FakeLLM("Il restauro della pinacoteca è costato 7 milioni a Vienna [1].")
+    answer = corpus_bot.ask(COST, backend=llm, on_token=tokens.append)
     assert "Vienna" in "".join(tokens)
-    assert answer.backend == "extractive" and answer.draft.startswith("Il vertice")
+    assert answer.backend == "extractive" and answer.draft.startswith("Il restauro")
+    assert "Vienna" not in answer.answer
 
 
-def test_an_answer_from_an_articles_first_sentence_is_kept_but_its_dateline_is_no_answer(seed_bot):
-    question = "Chi si è detto pronto a incontrare il segretario di Stato americano?"
-    good = seed_bot.ask(question, backend=FakeLLM("Serghei Lavrov si è detto pronto a incontrare Marco Rubio."))
-    assert good.backend == "fake" and "Lavrov" in good.answer
-    dateline = seed_bot.ask(question, backend=FakeLLM("Mosca, 9 novembre 2025."))
+def test_an_answer_from_an_articles_first_sentence_is_kept_but_its_dateline_is_no_answer(corpus_bot):
+    question = "Quale traghetto è rimasto fermo nel porto di Piombino?"
+    good = corpus_bot.ask(question, backend=FakeLLM("Il traghetto Aurora è rimasto fermo in porto per sei ore."))
+    assert good.backend == "fake" and "Aurora" in good.answer
+    assert good.citations and all(c.doc_id in ("traghetto-a", "traghetto-b") for c in good.citations)
+    dateline = corpus_bot.ask(question, backend=FakeLLM("Piombino, 12 gennaio 2026."))
     assert dateline.backend == "extractive" and "rejected" in dateline.fallback

@@ -1,4 +1,6 @@
-"""The `rag` command as a user runs it: real processes, real index, stdout vs stderr."""
+"""The `rag` command as a user runs it: real processes, real index, stdout vs stderr.
+
+The queries about the seeds ask what no item of the held-out gold set (eval/gold.jsonl) asks."""
 
 import json
 
@@ -7,15 +9,15 @@ from conftest import SEEDS, assert_one_line_error, run_rag
 
 
 def test_search_builds_the_seed_index_on_first_use_and_prints_json(isolated_home):
-    result = run_rag("search", "Dove era previsto il vertice tra Trump e Putin?", "-k", "3", "--json")
+    result = run_rag("search", "Quale rischio incombe sul confronto tra Mosca e Washington?", "-k", "3", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)  # exactly one JSON object on stdout
-    assert payload["query"] == "Dove era previsto il vertice tra Trump e Putin?"
+    assert payload["query"] == "Quale rischio incombe sul confronto tra Mosca e Washington?"
     assert [h["rank"] for h in payload["hits"]] == [1, 2, 3]
     top = payload["hits"][0]
     assert set(top) >= {"rank", "doc_id", "title", "chunk_id", "start", "end", "text", "score",
                         "dense_score", "keyword_score"}
-    assert "Ginevra" in top["text"] or "Budapest" in top["text"]
+    assert "si blocchi a lungo" in top["text"]
     source = (SEEDS / f"{top['doc_id']}.txt").read_text(encoding="utf-8")
     assert source[top["start"] : top["end"]] == top["text"]
     assert "building it from" in result.stderr  # the note goes to stderr, not stdout
@@ -27,9 +29,9 @@ def test_ingest_then_search_in_english_finds_the_italian_passage(tmp_path):
     ingest = run_rag("ingest", str(SEEDS), "--index", index)
     assert ingest.returncode == 0, ingest.stderr
     assert "2 added" in ingest.stdout
-    result = run_rag("search", "Which Russian regions were hit by missile attacks?", "--index", index, "-k", "1")
+    result = run_rag("search", "Is either side willing to back down over Ukraine?", "--index", index, "-k", "1")
     assert result.returncode == 0, result.stderr
-    assert "Belgorod" in result.stdout
+    assert "intenzionato a cedere" in result.stdout
     again = run_rag("ingest", str(SEEDS), "--index", index, "--json")
     report = json.loads(again.stdout)
     assert report["chunks_embedded"] == 0 and len(report["unchanged"]) == 2

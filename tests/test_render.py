@@ -11,9 +11,9 @@ from rag.types import Answer, Citation, Document, Hit
 HOSTILE = 'Il sindaco <script>alert("x")</script> ha detto <img src=x onerror="alert(1)"> di sì.'
 
 
-def _doc(doc_id="d1", title="Vertice saltato", text=None, date="2025-11-09"):
-    text = text or ("Vertice saltato\nMosca, 9 novembre 2025 – Il vertice era previsto a Ginevra. "
-                    "Poi è stato annullato.\n" + HOSTILE)
+def _doc(doc_id="d1", title="Mostra rinviata", text=None, date="2025-11-09"):
+    text = text or ("Mostra rinviata\nAosta, 9 novembre 2025 – La mostra era prevista al castello di Fénis. "
+                    "Poi è stata rinviata.\n" + HOSTILE)
     return Document(id=doc_id, title=title, text=text, source=f"/x/{doc_id}.txt", date=date)
 
 
@@ -37,18 +37,18 @@ def _answer(text, citations, passages=(), abstained=False):
 
 def test_badges_only_for_citations_that_exist_and_text_is_escaped():
     doc = _doc()
-    one = _cite(doc, 1, "Il vertice era previsto a Ginevra.")
+    one = _cite(doc, 1, "La mostra era prevista al castello di Fénis.")
     out = render.with_badges(f"{HOSTILE} [1] e anche [3] oppure [1, 3]", [one])
     assert "<script" not in out and "<img" not in out
     assert "&lt;script&gt;" in out and "onerror=&quot;alert(1)&quot;" in out
     assert out.count('class="rag-cite"') == 2  # [1] twice; 3 is not a citation of this answer
     assert "[3]" in out
-    assert 'title="Vertice saltato, 2025-11-09"' in out
+    assert 'title="Mostra rinviata, 2025-11-09"' in out
 
 
 def test_answer_and_abstention_look_different():
     doc = _doc()
-    cited = _answer("“Il vertice era previsto a Ginevra.” [1]", [_cite(doc, 1, "Il vertice era previsto a Ginevra.")])
+    cited = _answer("“La mostra era prevista al castello di Fénis.” [1]", [_cite(doc, 1, "La mostra era prevista al castello di Fénis.")])
     abstained = _answer("Le fonti non lo dicono.", [], abstained=True)
     answer_html, abstain_html = render.answer_html(cited), render.answer_html(abstained)
     assert "rag-answer" in answer_html and "rag-abstain" not in answer_html
@@ -59,23 +59,23 @@ def test_answer_and_abstention_look_different():
 
 def test_a_streamed_prefix_renders_only_complete_markers():
     doc = _doc()
-    answer = _answer("“Il vertice era previsto a Ginevra.” [1]", [_cite(doc, 1, "Il vertice era previsto a Ginevra.")])
-    assert 'class="rag-cite"' not in render.answer_html(answer, text="“Il vertice era previsto a Ginevra.” [")
+    answer = _answer("“La mostra era prevista al castello di Fénis.” [1]", [_cite(doc, 1, "La mostra era prevista al castello di Fénis.")])
+    assert 'class="rag-cite"' not in render.answer_html(answer, text="“La mostra era prevista al castello di Fénis.” [")
     assert 'class="rag-cite"' in render.answer_html(answer)
 
 
 def test_sources_panel_highlights_exactly_the_cited_span_in_its_passage():
     doc = _doc()
-    needle = "Il vertice era previsto a Ginevra."
+    needle = "La mostra era prevista al castello di Fénis."
     citation = _cite(doc, 1, needle)
     other = _doc("d2", "Un altro articolo", "Titolo\nNiente a che vedere " + HOSTILE)
     answer = _answer(f"“{needle}” [1]", [citation],
-                     passages=[_hit(doc, 1, "c1", start=doc.text.index("Mosca")), _hit(other, 2, "c9")])
+                     passages=[_hit(doc, 1, "c1", start=doc.text.index("Aosta")), _hit(other, 2, "c9")])
     out = render.sources_html(answer, {doc.id: doc, other.id: other})
     marked = re.findall(r"<mark>(.*?)</mark>", out)
     assert marked == [needle]
-    assert "Vertice saltato" in out and "2025-11-09" in out
-    assert "Poi è stato annullato." in out  # the rest of the passage, for context
+    assert "Mostra rinviata" in out and "2025-11-09" in out
+    assert "Poi è stata rinviata." in out  # the rest of the passage, for context
     assert "Also retrieved, not cited (1)" in out and "Un altro articolo" in out
     assert "<script" not in out and "<img" not in out
 
@@ -122,15 +122,17 @@ def _evidence(doc, n, needle, stance, rationale=""):
     return FakeEvidence(n, doc.id, doc.title, doc.date, start, start + len(needle), needle, stance, rationale)
 
 
-def _geneva_budapest():
-    geneva = _doc("d1", "Lavrov apre a Rubio", "Lavrov apre a Rubio\nIl vertice era previsto per il 12 novembre a Ginevra.")
-    budapest = _doc("d2", "Lavrov e Rubio", "Lavrov e Rubio\nTrump ha fatto marcia indietro sul summit a Budapest.",
+def _livorno_grosseto():
+    livorno = _doc("d1", "Traghetto bloccato a Piombino",
+                   "Traghetto bloccato a Piombino\nLa prima udienza si terrà il 3 febbraio a Livorno.")
+    grosseto = _doc("d2", "Porto fermo a Piombino",
+                    "Porto fermo a Piombino\nSecondo la capitaneria, la prima udienza si terrà a Grosseto.",
                     date="2025-11-10")
-    evidence = [_evidence(geneva, 1, "Il vertice era previsto per il 12 novembre a Ginevra.", "refutes",
-                          "places the summit in <b>Geneva</b>"),
-                _evidence(budapest, 2, "Trump ha fatto marcia indietro sul summit a Budapest.", "supports",
-                          "names Budapest as the venue")]
-    return {geneva.id: geneva, budapest.id: budapest}, evidence
+    evidence = [_evidence(livorno, 1, "La prima udienza si terrà il 3 febbraio a Livorno.", "refutes",
+                          "places the hearing in <b>Livorno</b>"),
+                _evidence(grosseto, 2, "Secondo la capitaneria, la prima udienza si terrà a Grosseto.", "supports",
+                          "names Grosseto for the hearing")]
+    return {livorno.id: livorno, grosseto.id: grosseto}, evidence
 
 
 @pytest.mark.parametrize("label, css, text", [
@@ -140,32 +142,33 @@ def _geneva_budapest():
     ("CONFLICTING", "rag-v-conflicting", "Sources conflict"),
 ])
 def test_each_verdict_has_its_own_coloured_badge(label, css, text):
-    documents, evidence = _geneva_budapest()
-    verdict = FakeVerdict("Il vertice era previsto a Budapest", label, "Le fonti dicono [1] e [2].",
+    documents, evidence = _livorno_grosseto()
+    verdict = FakeVerdict("La prima udienza si terrà a Grosseto", label, "Le fonti dicono [1] e [2].",
                           citations=evidence, evidence=evidence)
     out = render.verdict_html(verdict)
     assert f'<span class="rag-verdict-badge {css}">{text}</span>' in out
     assert out.count('class="rag-cite"') == 2
-    assert "“Il vertice era previsto a Budapest”" in out
+    assert "“La prima udienza si terrà a Grosseto”" in out
     assert "1 passage for · 1 against" in out
 
 
 def test_evidence_is_grouped_per_source_with_stances_and_conflicts_called_out():
-    documents, evidence = _geneva_budapest()
-    conflict = {"passages": [1, 2], "summary": "Ginevra or Budapest: the articles disagree on the venue"}
-    verdict = FakeVerdict("Il vertice era previsto a Budapest", "CONFLICTING", "Ginevra [1] o Budapest [2].",
+    documents, evidence = _livorno_grosseto()
+    conflict = {"passages": [1, 2], "summary": "Livorno or Grosseto: the articles disagree on the place"}
+    verdict = FakeVerdict("La prima udienza si terrà a Grosseto", "CONFLICTING", "Livorno [1] o Grosseto [2].",
                           citations=evidence, evidence=evidence, conflicts=[conflict])
     panel = render.evidence_html(verdict, documents)
     assert panel.count('<div class="rag-source">') == 2
     assert "Evidence from 2 articles" in panel
-    geneva_card, budapest_card = panel.split('<div class="rag-source">')[1:]
-    assert "Lavrov apre a Rubio" in geneva_card and "1 against" in geneva_card and "Refutes" in geneva_card
-    assert "Lavrov e Rubio" in budapest_card and "1 for" in budapest_card and "Supports" in budapest_card
-    assert "<mark>Il vertice era previsto per il 12 novembre a Ginevra.</mark>" in geneva_card
-    assert "places the summit in &lt;b&gt;Geneva&lt;/b&gt;" in geneva_card  # rationale escaped
-    assert "Sources disagree" in panel and "Ginevra or Budapest" in panel
+    livorno_card, grosseto_card = panel.split('<div class="rag-source">')[1:]
+    assert "Traghetto bloccato a Piombino" in livorno_card and "1 against" in livorno_card
+    assert "Refutes" in livorno_card
+    assert "Porto fermo a Piombino" in grosseto_card and "1 for" in grosseto_card and "Supports" in grosseto_card
+    assert "<mark>La prima udienza si terrà il 3 febbraio a Livorno.</mark>" in livorno_card
+    assert "places the hearing in &lt;b&gt;Livorno&lt;/b&gt;" in livorno_card  # rationale escaped
+    assert "Sources disagree" in panel and "Livorno or Grosseto" in panel
     chat = render.verdict_html(verdict)
-    assert "Sources disagree" in chat and "Lavrov apre a Rubio" in chat and " vs " in chat
+    assert "Sources disagree" in chat and "Traghetto bloccato a Piombino" in chat and " vs " in chat
 
 
 def test_a_verdict_conflict_names_both_sides_and_escapes_its_summary():

@@ -1,4 +1,5 @@
-"""Hybrid retrieval on a tiny real corpus (built once per class), and quality on the seeds."""
+"""Hybrid retrieval on a tiny real corpus (built once per class), and a regression floor on the
+development questions over the seeds."""
 
 import json
 import math
@@ -77,30 +78,35 @@ class TestHybridRetrieval:
         assert len(hits) == 2 and all(h.keyword_rank is None for h in hits)
 
 
-# retrieval.jsonl was written apart from the design work; retrieval_dev.jsonl guided it.
-QUESTION_SETS = [ROOT / "eval" / "retrieval.jsonl", ROOT / "eval" / "retrieval_dev.jsonl"]
+# The development questions (eval/retrieval_dev.jsonl guided the retrieval design). The held-out
+# files (eval/retrieval.jsonl, eval/gold.jsonl) are never read here: a test that pins them turns
+# them into tuning data. Held-out quality is what `rag eval` measures, in the CI gate.
+DEV = ROOT / "eval" / "retrieval_dev.jsonl"
 
 
-@pytest.mark.parametrize("path", QUESTION_SETS, ids=lambda p: p.name)
-def test_retrieval_question_spans_match_the_seeds(path):
-    items = load_span_items(path)
+def test_retrieval_question_spans_match_the_seeds():
+    items = load_span_items(DEV)
     assert len(items) >= 20
     assert {"it", "en"} <= {i.lang for i in items}
     for item in items:
         text = (SEEDS / item.doc).read_text(encoding="utf-8")
         assert 0 <= item.start < item.end <= len(text), item.id
-        quote = json.loads(next(line for line in path.read_text(encoding="utf-8").splitlines()
+        quote = json.loads(next(line for line in DEV.read_text(encoding="utf-8").splitlines()
                                 if f'"{item.id}"' in line))["quote"]
         assert text[item.start : item.end] == quote and text.count(quote) == 1, item.id
 
 
-@pytest.mark.parametrize("path", QUESTION_SETS, ids=lambda p: p.name)
-def test_default_embedder_meets_the_retrieval_target(seed_bot, path):
-    """Target: recall@5 = 1.0 and MRR >= 0.9 over Italian and English questions."""
-    items = load_span_items(path)
+def test_default_embedder_keeps_its_retrieval_on_the_development_questions(seed_bot):
+    """A regression floor, not a quality claim (these questions shaped the design).
+
+    Measured when the floors were set (multilingual-e5-small, hybrid, k=5; 28 questions, 14 in
+    English): recall@5 1.0, MRR 0.98, English recall@5 1.0. The floors are a little under,
+    so one question lost is allowed and two are not."""
+    items = load_span_items(DEV)
     metrics = retrieval_metrics(seed_bot, items, k=5)
     missed = [i.id for i, r in zip(items, metrics["ranks"]) if r is None]
-    assert metrics["recall@5"] == 1.0, missed
+    assert metrics["recall@5"] >= 0.95, missed
     assert metrics["mrr"] >= 0.9, metrics
-    english = retrieval_metrics(seed_bot, [i for i in items if i.lang == "en"], k=5)
-    assert english["recall@5"] == 1.0
+    english = [i for i in items if i.lang == "en"]
+    assert len(english) >= 10
+    assert retrieval_metrics(seed_bot, english, k=5)["recall@5"] >= 0.9, missed

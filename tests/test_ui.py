@@ -1,5 +1,7 @@
 """The web app served for real (Gradio, in this process) and used through gradio_client:
-concurrent users, streaming chat, uploads and their failure modes, searches during an ingest."""
+concurrent users, streaming chat, uploads and their failure modes, searches during an ingest,
+and the real check pipeline behind fact-check mode. The index holds the made-up articles of
+tests/corpus.py (the seeds are the held-out gold set's)."""
 
 import contextlib
 import re
@@ -8,9 +10,10 @@ import socket
 import threading
 
 import pytest
-from conftest import SEEDS, assert_one_line_error, run_rag
+from conftest import assert_one_line_error, run_rag
+from corpus import ARTICLES, TITLES
 
-from rag import FactChecker, Settings
+from rag import FactChecker, Settings, render
 from rag.store import IndexStore
 from rag.types import RagError
 from rag.ui import Desk, build, launch, looks_like_claim, safe_name
@@ -22,6 +25,8 @@ BRIDGE = ("Nuovo ponte sull'Adige\n"
           "nuovo ponte pedonale sul fiume Adige. L'opera costerà 12 milioni di euro e sarà completata entro "
           "il 2028, ha spiegato l'assessore ai lavori pubblici.\n")
 BRIDGE_QUESTION = "Quanto costerà il nuovo ponte pedonale sull'Adige a Verona?"
+COST = "Quanto è costato il restauro della pinacoteca di Bergamo?"  # the sources: 7 milioni di euro
+HOURS = "How long was the Aurora ferry stuck in port?"  # the sources: sei ore
 
 
 def free_port() -> int:
@@ -31,9 +36,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def index_copy(seed_index, tmp_path):
+def index_copy(corpus_index, tmp_path):
     target = tmp_path / "index"
-    shutil.copytree(seed_index, target)
+    shutil.copytree(corpus_index, target)
     return target
 
 
@@ -67,10 +72,7 @@ def _generation(index_dir) -> str:
 
 
 def test_two_users_at_once_each_get_their_own_answer(index_copy, monkeypatch):
-    questions = {
-        "Dove era previsto il vertice tra Trump e Putin?": ("Ginevra", "Budapest"),
-        "Which Russian regions were hit by missile attacks?": ("Belgorod",),
-    }
+    questions = {COST: ("7 milioni",), HOURS: ("sei ore",)}
     results: dict[str, list] = {q: [] for q in questions}
     errors = []
     with serving(index_copy, monkeypatch) as (desk, client):
@@ -102,16 +104,15 @@ def test_two_users_at_once_each_get_their_own_answer(index_copy, monkeypatch):
 
 def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkeypatch):
     with serving(index_copy, monkeypatch) as (desk, client):
-        job = client.submit("Which Russian regions were hit by missile attacks?", [], "Auto", "extractive",
-                            "", "", 5, api_name="/chat")
+        job = client.submit(HOURS, [], "Auto", "extractive", "", "", 5, api_name="/chat")
         updates = list(job)
     chats = [u[0] for u in updates if u[0]]
     assert len(chats) >= 3  # the question with a placeholder, the answer growing, the final answer
     first, final = chats[0][-1]["content"], chats[-1][-1]["content"]
     assert "Searching the articles" in str(first)
-    assert "rag-cite" in str(final) and "Belgorod" in str(final)
+    assert "rag-cite" in str(final) and "sei ore" in str(final)
     panel = updates[-1][1]
-    assert "<mark>" in panel and "Belgorod" in panel
+    assert "<mark>" in panel and "sei ore" in panel
     status = updates[-1][2]
     assert "Answered by extractive" in status
 
@@ -122,7 +123,7 @@ def test_an_uploaded_article_is_stored_inside_the_index_and_answers_questions(in
         message, articles, _, header = client.predict([gradio_client.handle_file(str(source))],
                                                   api_name="/add_articles")
         assert "1 added" in message and "Nuovo ponte" in message
-        assert "3 articles indexed" in header
+        assert f"{len(ARTICLES) + 1} articles indexed" in header
         assert '<td class="rag-doc-title">Nuovo ponte sull&#x27;Adige</td>' in articles
         stored = index_copy / "uploads" / "ponte_adige_bozza.txt"
         assert stored.read_text(encoding="utf-8") == BRIDGE
@@ -148,20 +149,19 @@ def test_bad_uploads_are_refused_with_clear_messages_and_the_index_is_untouched(
         for name, why in [("report.pdf", ".pdf files are not articles"), ("huge.txt", "too large"),
                           ("image.txt", "binary file"), ("latin.md", "not UTF-8"), ("empty.html", "empty")]:
             assert why in reasons[name], (name, reasons)
-        assert client.predict("Dove era previsto il vertice?", api_name="/ask")["citations"]
+        assert client.predict(COST, api_name="/ask")["citations"]
     assert _generation(index_copy) == before
     assert not [p for p in (index_copy / "uploads").iterdir() if p.is_file()]
 
 
 def test_an_article_already_in_the_index_is_reported_and_not_kept(index_copy, tmp_path, monkeypatch):
-    seed = sorted(SEEDS.glob("*.txt"))[0]
-    copy = tmp_path / "same article.txt"
-    shutil.copyfile(seed, copy)
+    name, text = sorted(ARTICLES.items())[0]
+    copy = _article(tmp_path, "same article.txt", text)
     bridge = _article(tmp_path, "ponte.txt")
     with serving(index_copy, monkeypatch) as (desk, client):
         message = desk.add([str(copy), str(bridge)])
         again = desk.add([str(bridge)])
-    assert "1 added" in message and f"same text as document {seed.stem}" in message
+    assert "1 added" in message and f"same text as document {name.removesuffix('.txt')}" in message
     assert sorted(p.name for p in (index_copy / "uploads").iterdir() if p.is_file()) == ["ponte.txt"]
     assert "0 added, 0 updated, 1 unchanged" in again
 
@@ -173,7 +173,7 @@ def test_a_busy_index_gives_a_clear_message_and_the_upload_is_not_kept(index_cop
             message = desk.add([str(source)])
         assert "another process is writing the index" in message and "The index is unchanged" in message
         assert not (index_copy / "uploads" / "ponte.txt").exists()
-        assert client.predict("Dove era previsto il vertice?", api_name="/ask")["citations"]
+        assert client.predict(COST, api_name="/ask")["citations"]
         assert "1 added" in desk.add([str(source)])  # and it works once the other writer is done
 
 
@@ -192,15 +192,15 @@ def test_searches_keep_working_while_an_ingest_runs(index_copy, tmp_path, monkey
     with serving(index_copy, monkeypatch) as (desk, client):
         upload = client.submit([gradio_client.handle_file(str(source))], api_name="/add_articles")
         assert entered.wait(120), "the ingest never reached its write"
-        during = client.predict("Which Russian regions were hit by missile attacks?", api_name="/ask")
-        hits = client.predict("vertice Ginevra", 2, api_name="/search")["hits"]
+        during = client.predict(HOURS, api_name="/ask")
+        hits = client.predict("traghetto Aurora", 2, api_name="/search")["hits"]
         busy = desk.add([str(second)])
         assert not upload.done()
         release.set()
         message = upload.result(timeout=120)[0]
         after = client.predict(BRIDGE_QUESTION, api_name="/ask")
-    assert any("Belgorod" in c["text"] for c in during["citations"])
-    assert len(hits) == 2
+    assert any("sei ore" in c["text"] for c in during["citations"])
+    assert len(hits) == 2 and all(h["doc_id"].startswith("traghetto") for h in hits)
     assert "Another upload is being indexed" in busy
     assert "1 added" in message
     assert {c["title"] for c in after["citations"]} == {"Nuovo ponte sull'Adige"}
@@ -245,11 +245,11 @@ def test_upload_names_cannot_leave_the_uploads_folder(given, safe):
 
 
 @pytest.mark.parametrize("text, claim", [
-    ("Dove era previsto il vertice?", False),
-    ("Quando è stato annullato il vertice", False),
-    ("Where was the summit to be held", False),
-    ("Il vertice era previsto a Budapest", True),
-    ("Lavrov met Rubio in Geneva.", True),
+    ("Dove si terrà la prima udienza?", False),
+    ("Quando riapre la pinacoteca", False),
+    ("Where will the hearing be held", False),
+    ("La prima udienza si terrà a Pisa", True),
+    ("The ferry was stuck for six hours.", True),
 ])
 def test_auto_mode_tells_statements_from_questions(text, claim):
     assert looks_like_claim(text) is claim
@@ -265,37 +265,33 @@ def test_ui_bad_port_is_one_line_and_a_non_zero_exit(index_copy):
     assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}")
 
 
-def _made_up_check(self, claim, backend=None, k=None):
-    """Stands in for FactChecker.check (being built elsewhere) with its contract's shape:
-    evidence spans are real spans of the indexed seed articles."""
-    from test_render import FakeEvidence, FakeVerdict
-
-    evidence = []
-    for n, (needle, stance) in enumerate([("previsto per il 12 novembre a Ginevra", "refutes"),
-                                          ("summit con Vladimir Putin a Budapest", "supports")], start=1):
-        doc = next(d for d in self.data.documents.values() if needle in d.text)
-        start = doc.text.index(needle)
-        evidence.append(FakeEvidence(n, doc.id, doc.title, doc.date, start, start + len(needle), needle,
-                                     stance, f"rationale {n}"))
-    return FakeVerdict(claim, "CONFLICTING", "Ginevra [1], Budapest [2].", citations=evidence, evidence=evidence,
-                       conflicts=[{"passages": [1, 2], "summary": "different venues"}])
-
-
-def test_fact_check_mode_is_wired_to_check_when_the_bot_has_it(index_copy, monkeypatch):
-    monkeypatch.setattr(FactChecker, "check", _made_up_check, raising=False)
-    claim = "Il vertice tra Trump e Putin era previsto a Budapest"
+def test_fact_check_mode_renders_the_verdict_the_pipeline_reaches(index_copy, monkeypatch):
+    claim = "Il traghetto Aurora è rimasto fermo in porto per 12 ore"  # both reports: sei ore
+    expected = FactChecker.open(index_copy).check(claim, backend="extractive")
+    assert expected.verdict != "SUPPORTED", [(e.n, e.stance, e.rationale) for e in expected.evidence]
     with serving(index_copy, monkeypatch) as (desk, client):
         checked = list(client.submit(claim, [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
         asked = list(client.submit(claim + "?", [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
-        forced = list(client.submit("Dove era previsto il vertice?", [], "Fact-check", "extractive", "", "", 5,
-                                    api_name="/chat"))[-1]
+        forced = list(client.submit("Per quante ore è rimasto fermo il traghetto Aurora?", [], "Fact-check",
+                                    "extractive", "", "", 5, api_name="/chat"))[-1]
         api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    for update in (checked, forced):
-        assert 'class="rag-verdict-badge rag-v-conflicting"' in str(update[0][-1]["content"])
-        assert update[1].count('<div class="rag-source">') == 2 and "different venues" in update[1]
+        via_api = client.predict(claim, "extractive", 5, api_name="/check")
+    bubble, panel = str(checked[0][-1]["content"]), checked[1]
+    assert render.verdict_badge(expected.verdict) in bubble and "rag-verdict-badge rag-v-supported" not in bubble
+    assert f"“{claim}”" in bubble
+    assert via_api["verdict"] == expected.verdict  # the UI shows what `check` decides
+    # the panel: one card per article the evidence comes from, each stance and rationale shown
+    documents = {e.doc_id for e in expected.evidence}
+    assert panel.count('<div class="rag-source">') == len(documents) >= 2
+    assert f"Evidence from {len(documents)} articles" in panel
+    for doc_id in documents:
+        assert render.esc(TITLES[f"{doc_id}.txt"]) in panel
+    for e in expected.evidence:
+        if e.stance == "refutes":  # what contradicts the claim is the six hours, shown with why
+            assert "sei ore" in e.text and render.esc(e.rationale) in panel and "Refutes" in panel
+    assert "rag-verdict-badge" in str(forced[0][-1]["content"])  # the mode forces a check of a question
     assert "rag-verdict" not in str(asked[0][-1]["content"]) and "rag-answer" in str(asked[0][-1]["content"])
     assert "/check" in api
-
 
 
 def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy, monkeypatch):
@@ -303,9 +299,9 @@ def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy
 
     with FakeOllama() as ollama:
         monkeypatch.setenv("RAG_LLM_OLLAMA_HOST", ollama.host)
-        ollama.replies.append("Il vertice si terrà a Parigi nel 2030 [1].")  # not what the sources say
+        ollama.replies.append("Il restauro è costato 7 milioni di euro a Parigi nel 2030 [1].")  # not what the sources say
         with serving(index_copy, monkeypatch) as (desk, client):
-            updates = list(client.submit("Dove era previsto il vertice tra Trump e Putin?", [], "Question",
+            updates = list(client.submit(COST, [], "Question",
                                          "ollama", "", "", 5, api_name="/chat"))
             ready = desk.backend_status("ollama")
     down = desk.backend_status("ollama")  # the fake server has stopped

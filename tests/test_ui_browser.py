@@ -1,13 +1,14 @@
 """The UI in a real browser: headless Debian chromium, driven by playwright, against `rag ui`
-started in its own process on an index it builds itself from the seed articles.
+started in its own process on an index it builds itself from the made-up articles of
+tests/corpus.py (given as its seeds folder; the real seeds are the held-out gold set's).
 
 Screenshots go to tests/artifacts/ (git-ignored); their paths are printed (pytest -s shows them).
 Without /usr/bin/chromium or playwright these tests skip, except under CI, where they fail.
 """
 
 import importlib.util
+import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,14 +17,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from conftest import ROOT
+from corpus import ARTICLES, TITLES, write_articles
 
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-VERDICT_LABELS = {"Supported", "Refuted", "Not enough info", "Sources conflict"}
+VERDICT_LABELS = {"SUPPORTED": "Supported", "REFUTED": "Refuted", "NOT_ENOUGH_INFO": "Not enough info",
+                  "CONFLICTING": "Sources conflict"}
 # An article that carries markup: it must be shown as text, never run.
 HOSTILE = ("Biblioteca chiusa a Roccabianca\n"
            "Roccabianca, 5 dicembre 2025 – La biblioteca comunale di Roccabianca resterà chiusa fino a marzo "
@@ -46,13 +49,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """`rag ui` in its own process, on a fresh index built from the seeds plus one article."""
+def app_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_home):
+    """`rag ui` in its own process, on a fresh index built from the made-up articles plus one."""
     _require(CHROMIUM.exists(), f"no {CHROMIUM} (apt-get install chromium)")
     _require(importlib.util.find_spec("playwright"), "playwright is not installed (pip install playwright)")
-    folder = tmp_path_factory.mktemp("browser")
-    seeds = folder / "seeds"
-    shutil.copytree(SEEDS, seeds)
+    folder = app_home
+    seeds = write_articles(folder / "seeds")
     (seeds / "roccabianca.txt").write_text(HOSTILE, encoding="utf-8")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
@@ -121,8 +128,8 @@ def _screenshot(page, name: str) -> Path:
     return path
 
 
-def test_a_seed_question_gets_a_cited_answer_and_its_passage(page):
-    _send(page, "Dove era previsto il vertice tra Trump e Putin?")
+def test_a_question_gets_a_cited_answer_and_its_passage(page):
+    _send(page, "Quanto è costato il restauro della pinacoteca di Bergamo?")
     page.wait_for_selector("#rag-sources-panel .rag-source mark")
     answer = page.locator("#rag-chat .rag-answer").last
     badges = answer.locator(".rag-cite")
@@ -131,11 +138,10 @@ def test_a_seed_question_gets_a_cited_answer_and_its_passage(page):
     card = page.locator(f"#rag-sources-panel #rag-src-{n}")
     assert card.count() == 1
     highlighted = card.locator("mark").inner_text()
-    seed_texts = [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
-    assert any(" ".join(highlighted.split()) in " ".join(t.split()) for t in seed_texts)
-    assert "Ginevra" in highlighted or "Budapest" in highlighted
-    assert card.locator(".rag-source-title").inner_text().strip()
-    assert "2025-11-09" in card.locator(".rag-source-meta").inner_text()
+    assert any(" ".join(highlighted.split()) in " ".join(t.split()) for t in ARTICLES.values())
+    assert "7 milioni" in highlighted
+    assert card.locator(".rag-source-title").inner_text().strip().lower() == TITLES["pinacoteca.txt"].lower()
+    assert "2026-01-20" in card.locator(".rag-source-meta").inner_text()
     assert "Answered by" in page.inner_text("#rag-status")
     page.wait_for_timeout(300)  # let the last streamed update paint
     _screenshot(page, "ui-ask.png")
@@ -167,16 +173,25 @@ def test_articles_can_be_added_from_the_browser(page, tmp_path):
     _screenshot(page, "ui-articles.png")
 
 
-def test_a_claim_gets_a_verdict_with_evidence_per_source(page):
+def test_a_claim_gets_the_pipelines_verdict_with_evidence_per_source(page, app_home):
+    claim = "Il traghetto Aurora è rimasto fermo in porto per 12 ore"  # both reports: sei ore
     page.locator("#rag-mode").get_by_text("Fact-check").click()
-    _send(page, "Il vertice tra Trump e Putin era previsto a Budapest")
+    _send(page, claim)
     page.wait_for_selector("#rag-chat .rag-verdict .rag-verdict-badge")
     page.wait_for_selector("#rag-sources-panel .rag-sources-head")
     label = page.locator("#rag-chat .rag-verdict-badge").last.inner_text().strip()
-    assert label.lower() == "sources conflict"  # one article says Budapest, the other Ginevra
-    assert "Il vertice tra Trump e Putin era previsto a Budapest" in page.inner_text("#rag-chat")
+    # what `rag check` decides on the same index (the app's: RAG_HOME/index) is what the page shows
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_HOME"] = str(app_home / "home")
+    checked = subprocess.run([sys.executable, "-m", "rag", "check", claim, "--backend", "extractive", "--json"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert checked.returncode == 0, checked.stderr
+    verdict = json.loads(checked.stdout)["verdict"]
+    assert label.lower() == VERDICT_LABELS[verdict].lower() != "supported"  # the sources contradict the claim
+    assert claim in page.inner_text("#rag-chat")
     assert page.locator("#rag-sources-panel .rag-evidence").count() >= 2
     panel = page.inner_text("#rag-sources-panel")
-    assert "Budapest" in panel and "Ginevra" in panel
+    assert all(TITLES[name].lower() in panel.lower() for name in ("traghetto-a.txt", "traghetto-b.txt"))
+    assert "sei ore" in panel
     page.wait_for_timeout(300)
     _screenshot(page, "ui-check.png")

@@ -14,7 +14,9 @@ from rag import FactChecker, RagError
 from rag.retrieval import top_rows
 from rag.store import IndexStore
 
-QUERIES = ["Dove era previsto il vertice tra Trump e Putin?", "Who is the Russian foreign minister?",
+# Questions no item of the held-out gold set asks, and keyword queries.
+QUERIES = ["Com'è il clima dietro le quinte tra Mosca e Washington?",
+           "Is either side willing to back down over Ukraine?",
            "attacchi di droni nelle regioni di confine", "Belgorod Kursk Voronezh"]
 
 
@@ -48,8 +50,8 @@ def test_approximate_search_finds_the_same_passages_as_exact_search(approximate_
     for query in QUERIES:
         got = [h.chunk_id for h in approximate.search(query, k=3)]
         assert got == [h.chunk_id for h in exact.search(query, k=3)], query
-    top = approximate.search("Dove era previsto il vertice tra Trump e Putin?", k=1)[0]
-    assert "Ginevra" in top.text
+    top = approximate.search("Com'è il clima dietro le quinte tra Mosca e Washington?", k=1)[0]
+    assert "dietro le quinte" in top.text
 
 
 def test_crossing_the_threshold_rebuilds_and_later_additions_append(seeds_copy, tmp_path, monkeypatch):

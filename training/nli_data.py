@@ -1,0 +1,107 @@
+"""The NLI pairs the judge is trained and measured on: which files, which splits, which caps.
+
+Reads the normalised JSONL files of `shared/data/nli/` (their licences are in its SOURCES.md).
+Every public test split is held out for evaluation, and so is FEVER-IT's checked test set in
+both languages (the English side is its source text: training on it would leak the Italian
+test). `noncommercial/` is never read. GQNLI-FR is left out: some of its premises come from
+ANLI's test set, which is CC BY-NC.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nli"
+LABEL_IDS = {"entailment": 0, "neutral": 1, "contradiction": 2}
+
+# file stem -> (splits to train on, cap on pairs taken, times repeated). A split not listed for
+# training is held out; a cap keeps one large source from drowning the others.
+TRAIN = {
+    "en_wiki_new_protocols": ({"base/train", "contrast/train", "edit_other/train", "edit_premise/train"}, 24000, 1),
+    "en_wiki_semi_automatic": ({"base_wiki/train", "sim_wiki/train", "translate_wiki/train"}, None, 1),
+    "en_snli_devtest": ({"dev"}, None, 1),
+    "en_snli_counterfactual": ({"train", "dev"}, None, 1),
+    "en_mnli_taxinli": ("not-held-out", None, 1),  # genres only: a seeded 15% is held out
+    "en_breaking_nli": ({"all"}, 2500, 1),  # 88% contradiction, word swaps: a little goes far
+    "en_fever_symmetric": ({"fever_symmetric_dev.jsonl"}, None, 1),
+    "en_fever_it_english_side": ({"train_ENG"}, None, 2),
+    "it_fever_it": ({"train_ITA"}, None, 3),
+    "it_rte3_ita": ({"dev"}, None, 2),  # the only Italian training pairs with a licence: repeated
+    "de_rte3_de": ({"dev"}, None, 1),
+    "fr_rte3_fr": ({"dev"}, None, 1),
+    "fr_daccord_contradictions": ({"all"}, None, 1),
+    "pt_inferbr": ({"train", "val"}, None, 1),
+}
+
+# Held-out evaluation sets: name -> (file stem, splits, cap). Never trained on.
+HELD_OUT = {
+    "snli-test": ("en_snli_devtest", {"test"}, 3000),
+    "cad-snli-test": ("en_snli_counterfactual", {"test"}, None),
+    "mnli-heldout": ("en_mnli_taxinli", "held-out", None),
+    "wiki-protocols-val": ("en_wiki_new_protocols", {"base/val", "contrast/val", "edit_other/val", "edit_premise/val", "paragraph/val"}, 2000),
+    "wiki-semiauto-test": ("en_wiki_semi_automatic", {"base_wiki/test", "sim_wiki/test", "translate_wiki/test"}, None),
+    "fever-symmetric-test": ("en_fever_symmetric", {"fever_symmetric_test.jsonl"}, None),
+    "fever-en-test": ("en_fever_it_english_side", {"test_ENG_GOLD"}, None),
+    "fever-it-test": ("it_fever_it", {"test_ITA_GOLD"}, None),
+    "rte3-it-test": ("it_rte3_ita", {"test"}, None),
+    "rte3-de-test": ("de_rte3_de", {"test"}, None),
+    "rte3-fr-test": ("fr_rte3_fr", {"test"}, None),
+    "inferbr-pt-test": ("pt_inferbr", {"test"}, None),
+}
+
+
+def read_file(data_dir: Path, stem: str) -> list[dict]:
+    for name, opener in ((f"{stem}.jsonl", open), (f"{stem}.jsonl.gz", gzip.open)):
+        path = Path(data_dir) / name
+        if path.exists():
+            with opener(path, "rt", encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+    raise FileNotFoundError(f"{stem}.jsonl(.gz) not found in {data_dir}")
+
+
+def _mnli_held_out(row: dict) -> bool:
+    """A fixed 15% of the MultiNLI pairs, chosen by a hash of the text (stable across runs)."""
+    digest = hashlib.sha256((row["premise"] + "\x00" + row["hypothesis"]).encode()).digest()
+    return digest[0] < 38  # 38/256 ~ 15%
+
+
+def _in(row: dict, splits) -> bool:
+    if splits == "held-out":
+        return _mnli_held_out(row)
+    if splits == "not-held-out":
+        return not _mnli_held_out(row)
+    return row["split"] in splits
+
+
+def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> tuple[list[dict], list[dict]]:
+    """(train, calibration): a seeded 3% of the training pool is kept back to fit the temperature."""
+    rng = random.Random(seed)
+    pool = []
+    for stem, (splits, cap, repeat) in TRAIN.items():
+        rows = [r for r in read_file(data_dir, stem) if _in(r, splits)]
+        rng.shuffle(rows)
+        rows = rows[:cap] if cap else rows
+        for r in rows:
+            r["file"] = stem
+        pool.append((rows, repeat))
+    train, calibration = [], []
+    for rows, repeat in pool:
+        keep = max(1, int(len(rows) * 0.03))
+        calibration.extend(rows[:keep])
+        train.extend(rows[keep:] * repeat)
+    rng.shuffle(train)
+    return train, calibration
+
+
+def held_out_sets(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> dict[str, list[dict]]:
+    sets = {}
+    for name, (stem, splits, cap) in HELD_OUT.items():
+        rows = [r for r in read_file(data_dir, stem) if _in(r, splits)]
+        if cap and len(rows) > cap:
+            rows = random.Random(seed).sample(rows, cap)
+        sets[name] = rows
+    return sets
