@@ -289,9 +289,11 @@ class Answerer:
         does not state, a place it names otherwise (facts.py)."""
         measured = [s for s in self.grounding.measure(statement, passages, vector) if not s.vetoed]
         entailed = self.grounding.entailment(statement, [(s.n, s.hit) for s in measured], vector)
-        found = [(entailed[s.n][0], replace(s, start=entailed[s.n][1].start, end=entailed[s.n][1].end,
-                                            text=entailed[s.n][1].text))
-                 for s in measured if s.n in entailed and entailed[s.n][0] >= self.settings.entail_threshold]
+        found = []
+        for s in measured:
+            p_entail, premise = entailed.get(s.n, (0.0, None))
+            if p_entail >= self.settings.entail_threshold:
+                found.append((p_entail, replace(s, start=premise.start, end=premise.end, text=premise.text)))
         return [s for _, s in sorted(found, key=lambda x: -x[0])]
 
     def citation(self, n: int, hit: Hit, spans: list[tuple[int, int]]) -> Citation:

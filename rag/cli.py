@@ -150,22 +150,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _floor(text: str) -> tuple[str, float]:
-    from .evaluate import parse_floor
+def _limit(parser_name: str):
+    """An argparse type for --fail-under / --fail-over: evaluate.parse_floor or parse_ceiling,
+    imported when used (rag eval only)."""
+    def convert(text: str) -> tuple[str, float]:
+        from . import evaluate
 
-    try:
-        return parse_floor(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        try:
+            return getattr(evaluate, parser_name)(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
 
 
-def _ceiling(text: str) -> tuple[str, float]:
-    from .evaluate import parse_ceiling
-
-    try:
-        return parse_ceiling(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+_floor, _ceiling = _limit("parse_floor"), _limit("parse_ceiling")
 
 
 def _settings(args, **overrides) -> Settings:

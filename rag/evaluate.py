@@ -547,28 +547,27 @@ def _limit_value(name: str, value: float) -> str:
     return f"{value:.1f}" if name.endswith("_ms") else f"{value:.3f}"
 
 
-def check_floors(metrics: dict[str, float], floors: dict[str, float]) -> list[str]:
-    """The floors that were missed, one readable line each (NaN misses: it cannot be checked)."""
+def _missed_limits(metrics: dict[str, float], limits: dict[str, float], what: str, sign: str) -> list[str]:
+    """The limits (floors: `sign` "<", ceilings: ">") a run misses, one readable line each; a
+    NaN misses: it cannot be checked."""
     missed = []
-    for name, floor in floors.items():
+    for name, limit in limits.items():
         value = metrics.get(name, math.nan)
         if math.isnan(value):
-            missed.append(f"{name}: nothing to score (floor {floor:g})")
-        elif value < floor:
-            missed.append(f"{name} = {_limit_value(name, value)} < {floor:g}")
+            missed.append(f"{name}: nothing to score ({what} {limit:g})")
+        elif (value < limit) if sign == "<" else (value > limit):
+            missed.append(f"{name} = {_limit_value(name, value)} {sign} {limit:g}")
     return missed
+
+
+def check_floors(metrics: dict[str, float], floors: dict[str, float]) -> list[str]:
+    """The floors that were missed, one readable line each (NaN misses: it cannot be checked)."""
+    return _missed_limits(metrics, floors, "floor", "<")
 
 
 def check_ceilings(metrics: dict[str, float], ceilings: dict[str, float]) -> list[str]:
     """The ceilings that were exceeded, one readable line each (NaN misses: it cannot be checked)."""
-    missed = []
-    for name, ceiling in ceilings.items():
-        value = metrics.get(name, math.nan)
-        if math.isnan(value):
-            missed.append(f"{name}: nothing to score (ceiling {ceiling:g})")
-        elif value > ceiling:
-            missed.append(f"{name} = {_limit_value(name, value)} > {ceiling:g}")
-    return missed
+    return _missed_limits(metrics, ceilings, "ceiling", ">")
 
 
 def _parse_limit(spec: str, what: str, allowed: tuple[str, ...], other: tuple[str, ...],

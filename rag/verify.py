@@ -136,16 +136,24 @@ class Verifier:
                 strength: float, lang: str | None) -> Judgement:
         s = self.settings
         name = self.judge.name
-
         closest = judged[0][0]  # premises come closest sentence first
+        found: dict[int, list[facts.Clash]] = {}
 
         def clashes(p: Premise) -> list[facts.Clash]:
             # In the sentence closest to the claim, its one number is the claim's number even in
             # other words ("ore"/"hours"); elsewhere only a number for the same unit clashes.
-            return facts.compare(stated, facts.extract(p.text, p.lang), one_sentence=p is closest).clashes
+            if id(p) not in found:
+                found[id(p)] = facts.compare(stated, facts.extract(p.text, p.lang), one_sentence=p is closest).clashes
+            return found[id(p)]
 
         def made(stance: str, p: Premise, why: str, confidence: float) -> Judgement:
+            if stance == "refutes":
+                why = f"{why} ({_p('contradiction', lang)} {confidence:.2f})"
             return Judgement(n, hit, stance, why, p.start, p.end, strength, name, round(float(confidence), 3))
+
+        def against(p: Premise) -> str:
+            return rationale("clash", lang, clashes(p)[0]) if clashes(p) else \
+                rationale("contradicts", lang, quote=_short(p.text))
 
         entailing = max(judged, key=lambda x: x[1][ENTAILMENT])
         contradicting = max(judged, key=lambda x: x[1][CONTRADICTION])
@@ -156,20 +164,15 @@ class Verifier:
             return made("supports", p, rationale("entails", lang, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
         if p_c >= s.contradict_threshold:
             # the contradicting premise that shows a fact clash explains itself best
-            against = [x[0] for x in judged if x[1][CONTRADICTION] >= s.contradict_threshold]
-            p = next((x for x in against if clashes(x)), closest if clashes(closest) else contradicting[0])
-            found = clashes(p)
-            why = rationale("clash", lang, found[0]) if found else rationale("contradicts", lang, quote=_short(p.text))
-            return made("refutes", p, f"{why} ({_p('contradiction', lang)} {p_c:.2f})", p_c)
+            confident = [x[0] for x in judged if x[1][CONTRADICTION] >= s.contradict_threshold]
+            p = next((x for x in confident if clashes(x)), closest if clashes(closest) else contradicting[0])
+            return made("refutes", p, against(p), p_c)
         # Another number, date or place in a passage that bears on the claim is evidence against
         # it, when the judge leans that way too.
         if strength >= s.related_threshold - s.clash_margin:
             for p, pr in sorted(judged, key=lambda x: -x[1][CONTRADICTION]):
-                found = clashes(p)
-                if found and pr[CONTRADICTION] >= s.clash_contradiction and pr[ENTAILMENT] < s.entail_threshold:
-                    why = rationale("clash", lang, found[0])
-                    return made("refutes", p, f"{why} ({_p('contradiction', lang)} {pr[CONTRADICTION]:.2f})",
-                                pr[CONTRADICTION])
+                if clashes(p) and pr[CONTRADICTION] >= s.clash_contradiction and pr[ENTAILMENT] < s.entail_threshold:
+                    return made("refutes", p, against(p), pr[CONTRADICTION])
         p = entailing[0]
         return Judgement(n, hit, "unrelated", rationale("unrelated", lang), p.start, p.end, strength, name,
                          contradiction=round(p_c, 3))

