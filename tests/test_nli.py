@@ -103,3 +103,15 @@ def test_importing_rag_does_not_import_torch():
     code = "import sys, rag, rag.verify, rag.answer, rag.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_rag_check_with_missing_judge_weights_is_one_error_line(tmp_path):
+    from conftest import assert_one_line_error, run_rag
+
+    (tmp_path / "a.txt").write_text("Vertice a Lisbona\nLa Germania ha offerto di ospitare il vertice sul clima.\n",
+                                    encoding="utf-8")
+    index = str(tmp_path / "idx")
+    assert run_rag("ingest", str(tmp_path / "a.txt"), "--index", index, "-q").returncode == 0
+    result = run_rag("check", "La Germania ha offerto di ospitare il vertice sul clima.", "--index", index,
+                     env={"RAG_JUDGE_MODEL": str(tmp_path / "no-such-judge")})
+    assert_one_line_error(result, "entailment judge", "missing")
