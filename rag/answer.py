@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from . import facts, prompts
 from .documents import DATELINE
-from .grounding import Grounding, Support, can_support
+from .grounding import Grounding, Support
 from .llm import LLM, OnToken
 from .retrieval import Retriever
 from .settings import AnswerSettings
@@ -108,10 +108,10 @@ class Answerer:
         for n, hit in enumerate(hits, start=1):
             doc = self.retriever.data.documents[hit.doc_id]
             spans, vectors = self.grounding.sentences(hit)
-            for (start, end), vector in zip(spans, vectors):
+            for (start, end), vector, usable in zip(spans, vectors, self.grounding.usable(hit)):
                 text = doc.text[start:end]
                 # the same sentence in two overlapping passages counts once, under the first
-                if (doc.id, start) in seen or not can_support(text):
+                if (doc.id, start) in seen or not usable:
                     continue
                 seen.add((doc.id, start))
                 score = float(vector @ q)
@@ -216,7 +216,8 @@ class Answerer:
         """Ask the LLM, then validate; returns the answer and the generation time in ms."""
         lang = detect_language(question) or self.retriever.corpus_lang or "en"
         passages = "\n".join(
-            prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date", text=prompts.as_data(h.text))
+            prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date",
+                           text=prompts.as_data(self.grounding.visible_text(h)))
             for n, h in enumerate(hits, start=1)
         )
         messages = [

@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_remove)
 
+    p = sub.add_parser("doctor", help="verify the index; recover the newest complete generation if it is broken",
+                       description="Load and verify every file of the live index. When CURRENT is missing or names "
+                                   "a broken generation, point it at the newest generation that loads whole "
+                                   "(nothing is deleted). Exit 1 when no complete generation is left.")
+    _common(p)
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("eval", help="measure the bot on a gold set of questions and claims",
                        description="Run every gold item through the same API as `ask` and `check`, score it, "
                                    "print a table and write results.jsonl, report.md and metrics.png to --out.")
@@ -293,6 +300,11 @@ def cmd_docs(args) -> int:
         return 0
     for d in docs:
         print(f"{d.id}\t{d.date or '-'}\t{d.lang or '-'}\t{d.title}\t{d.source}")
+    flagged = [(d, a, b) for d in docs for a, b in d.flagged]
+    if flagged:
+        print(f"\n{len(flagged)} sentences address a model, not a reader (never quoted, never evidence):")
+        for d, a, b in flagged:
+            print(f"{d.id}\t{a}-{b}\t{' '.join(d.text[a:b].split())[:160]}")
     return 0
 
 
@@ -302,6 +314,16 @@ def cmd_remove(args) -> int:
     print(f"{bot.store.root}: removed {', '.join(report.removed)}; "
           f"index holds {report.total_documents} documents, {report.total_chunks} chunks")
     return 0
+
+
+def cmd_doctor(args) -> int:
+    store = FactChecker(_settings(args)).store
+    if not store.root.is_dir():
+        raise RagError(f"no index at {store.root}")
+    with store.writing():
+        ok, lines = store.doctor()
+    print("\n".join(f"{store.root}: {line}" for line in lines))
+    return 0 if ok else 1
 
 
 def cmd_eval(args) -> int:

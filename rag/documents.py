@@ -1,6 +1,9 @@
 """Load articles from files and folders: .txt/.md, .html and .jsonl (one article per line).
 
-Bad files never stop an ingest: each is skipped with a reason, and the rest still load.
+Bad files never stop an ingest: each is skipped with a reason, and the rest still load; in a
+.jsonl file, so is each bad line. Only regular files are read (a FIFO would block, a device
+never ends), and at most `max_bytes` of each. Text an HTML page hides from its readers is
+dropped before extraction: it is there for machines, not for people.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +23,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # the default of settings.index.max_file_mb
 
 MONTHS = {
     # Italian
@@ -126,12 +130,24 @@ def split_title(text: str, markdown: bool) -> tuple[str | None, int]:
     return title, body_start
 
 
-def read_text(path: Path) -> str:
-    """Decode a file as UTF-8, refusing empty, binary, huge and non-UTF-8 files."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise Skip(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-    data = path.read_bytes()
+def is_special(path: Path) -> bool:
+    """A FIFO, device or socket (or a link to one): opening it may block, reading it may not end."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False
+
+
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Decode a file as UTF-8, refusing special, empty, binary, huge and non-UTF-8 files."""
+    if is_special(path):
+        raise Skip("not a regular file (a FIFO, device or socket): not read")
+    if path.stat().st_size > max_bytes:
+        raise Skip(f"file is larger than {_megabytes(max_bytes)} MB")
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)  # bounded even if the file grows while it is read
+    if len(data) > max_bytes:
+        raise Skip(f"file is larger than {_megabytes(max_bytes)} MB")
     if not data.strip():
         raise Skip("empty file")
     if b"\0" in data[:8192]:
@@ -142,16 +158,48 @@ def read_text(path: Path) -> str:
         raise Skip(f"not UTF-8 text (invalid byte at offset {e.start})") from None
 
 
-def load_text_file(path: Path, doc_id: str) -> list[Document]:
-    text = read_text(path)
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g}"
+
+
+def load_text_file(path: Path, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
+    text = read_text(path, max_bytes)
     title, body_start = split_title(text, markdown=path.suffix.lower() != ".txt")
     return [make_document(doc_id, title, text, str(path), body_start=body_start)]
 
 
-def load_html_file(path: Path, doc_id: str) -> list[Document]:
+# Inline styles that hide an element from a reader: not displayed, invisible, zero-sized or
+# transparent text, or moved off the screen. (A class hidden by a style sheet is not seen here.)
+HIDING_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(hidden|collapse)|font-size\s*:\s*0*(\.0+)?\s*(px|pt|em|rem|%)?\s*(;|!|$)"
+    r"|opacity\s*:\s*0*(\.0+)?\s*(;|!|$)|color\s*:\s*transparent|clip\s*:\s*rect\(\s*0"
+    r"|(left|top|right|text-indent)\s*:\s*-\d{3,}|(^|;)\s*(width|height|max-height)\s*:\s*0*(px)?\s*(;|!|$)",
+    re.IGNORECASE,
+)
+
+
+def without_hidden(html: str) -> str:
+    """The page without the elements its readers cannot see (`hidden`, `aria-hidden="true"`, a
+    hiding inline style): text planted there for a model must not become evidence."""
+    import lxml.html  # trafilatura's own parser
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return html
+    hidden = [el for el in root.iter() if isinstance(el.tag, str) and (
+        el.get("hidden") is not None or (el.get("aria-hidden") or "").strip().lower() == "true"
+        or HIDING_STYLE.search(el.get("style") or ""))]
+    for el in hidden:
+        if el.getparent() is not None:
+            el.drop_tree()
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def load_html_file(path: Path, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
     import trafilatura  # imported here: it is slow to import and only HTML needs it
 
-    html = read_text(path)
+    html = without_hidden(read_text(path, max_bytes))
     extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     text = (extracted.text if extracted else "") or ""
     if not text.strip():
@@ -161,10 +209,11 @@ def load_html_file(path: Path, doc_id: str) -> list[Document]:
     ]
 
 
-def load_jsonl_file(path: Path, doc_id: str, skipped: list) -> list[Document]:
-    """One article per line: {"title", "date", "url", "text"}; bad lines are skipped."""
+def load_jsonl_file(path: Path, doc_id: str, skipped: list, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
+    """One article per line: {"title", "date", "url", "text"}; bad lines are skipped, each
+    with its file and line number, and the rest of the file still loads."""
     docs = []
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, max_bytes).splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -173,8 +222,15 @@ def load_jsonl_file(path: Path, doc_id: str, skipped: list) -> list[Document]:
         except json.JSONDecodeError as e:
             skipped.append((where, f"invalid JSON ({e.msg})"))
             continue
+        except RecursionError:  # "[[[[…" nested deeper than Python's parser goes
+            skipped.append((where, "invalid JSON (nested too deeply)"))
+            continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             skipped.append((where, 'each line must be an object with a "text" string'))
+            continue
+        wrong = [k for k in ("title", "date", "url") if record.get(k) is not None and not isinstance(record[k], str)]
+        if wrong:
+            skipped.append((where, f'"{wrong[0]}" must be a string, not {type(record[wrong[0]]).__name__}'))
             continue
         if not record["text"].strip():
             skipped.append((where, "empty text"))
@@ -186,7 +242,7 @@ def load_jsonl_file(path: Path, doc_id: str, skipped: list) -> list[Document]:
                 str(record.get("title") or "").strip() or None,
                 record["text"],
                 f"{path}#{lineno}",
-                date=parse_date(str(raw_date)) if raw_date else None,
+                date=parse_date(raw_date) if raw_date else None,
                 url=record.get("url"),
             )
         )
@@ -204,8 +260,14 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
         if path.is_dir():
             for candidate in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
-                if candidate.is_file() and not hidden and candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+                if hidden or candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                if is_special(candidate):
+                    skipped.append((str(candidate), "not a regular file (a FIFO, device or socket): not read"))
+                elif candidate.is_file():
                     files.append(candidate)
+        elif is_special(path):
+            skipped.append((str(path), "not a regular file (a FIFO, device or socket): not read"))
         elif path.suffix.lower() in SUPPORTED_SUFFIXES:
             files.append(path)
         else:
@@ -217,8 +279,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "-", text).strip("-") or "doc"
 
 
-def load_paths(paths: list[str | Path]) -> LoadResult:
-    """Load every supported file under `paths`. Raises RagError only for a missing path."""
+def load_paths(paths: list[str | Path], max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
+    """Load every supported file under `paths`, each at most `max_bytes`. Raises RagError only
+    for a missing path."""
     files, skipped = find_files([Path(p).expanduser() for p in paths])
     result = LoadResult(skipped=skipped)
     for path in files:
@@ -227,11 +290,11 @@ def load_paths(paths: list[str | Path]) -> LoadResult:
         suffix = path.suffix.lower()
         try:
             if suffix in TEXT_SUFFIXES:
-                docs = load_text_file(resolved, doc_id)
+                docs = load_text_file(resolved, doc_id, max_bytes)
             elif suffix in HTML_SUFFIXES:
-                docs = load_html_file(resolved, doc_id)
+                docs = load_html_file(resolved, doc_id, max_bytes)
             else:
-                docs = load_jsonl_file(resolved, doc_id, result.skipped)
+                docs = load_jsonl_file(resolved, doc_id, result.skipped, max_bytes)
         except Skip as e:
             result.skipped.append((str(path), str(e)))
             continue

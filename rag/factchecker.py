@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from .answer import Answerer
+from .grounding import Grounding
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
 from .llm import LLM, OnToken, choose
 from .retrieval import Retriever, build_bm25
-from .settings import DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
+from .settings import BACKENDS, DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
                     grow_vector_index, vectors_of)
 from .types import Answer, Document, Hit, IngestReport, RagError, Verdict
@@ -66,6 +67,7 @@ class FactChecker:
         if bot.store.exists():
             bot._use(bot.store.load())
             return bot
+        bot.store.refuse_orphaned()  # never reseed over the user's articles
         seeds = seeds_dir()
         if not seeds.is_dir():
             raise RagError(f"no index at {bot.store.root} and no seeds folder at {seeds}; run `rag ingest PATH`")
@@ -147,6 +149,9 @@ class FactChecker:
     def _backend(self, backend: str | LLM | None) -> tuple[LLM | None, str]:
         """The model to answer with (None: extractive) and why, from a name or an LLM object."""
         if backend is not None and not isinstance(backend, str):
+            if not (callable(getattr(backend, "chat", None)) and isinstance(getattr(backend, "name", None), str)):
+                raise RagError(f"backend must be a name ({', '.join(BACKENDS)}) or an LLM object, "
+                               f"not {type(backend).__name__}")
             return backend, f"{backend.name} backend given by the caller"
         settings = self.settings.llm
         if backend is not None:
@@ -164,12 +169,15 @@ class FactChecker:
 
     def ingest(self, paths, rebuild: bool = False, progress: bool = True) -> IngestReport:
         """Add or update the articles under `paths`. Unchanged articles are not re-embedded."""
+        paths = _path_list(paths, "ingest")
         report = IngestReport()
         check_index_settings(self.settings.index)  # before minutes of embedding, not after
         with self.store.writing():
             # Re-read under the lock: another process may have written since we opened.
+            if not rebuild:
+                self.store.refuse_orphaned()  # a new index here would prune the user's articles
             current = self.store.load() if self.store.exists() and not rebuild else None
-            loaded = load_paths([Path(p) for p in paths])
+            loaded = load_paths([Path(p) for p in paths], max_bytes=int(self.settings.index.max_file_mb * 1024 * 1024))
             report.skipped = loaded.skipped
             for where, why in loaded.skipped:
                 log.warning("skipped %s: %s", where, why)
@@ -226,6 +234,7 @@ class FactChecker:
             data = IndexData(embedder=embedder.spec, chunking=chunking, documents=documents,
                              chunks=chunks, faiss_index=chunk_index, sentence_index=sentence_index,
                              bm25=build_bm25(chunks))
+            self._flag(data, embedder, changed, report)
             self.store.write(data)
             self.embedder = embedder
             self._use(data)
@@ -233,8 +242,11 @@ class FactChecker:
         return report
 
     def remove(self, ids_or_sources: list[str]) -> IngestReport:
-        """Remove documents, named by id or by source path."""
+        """Remove documents, named by id or by source path. Nothing named: nothing changes."""
+        ids_or_sources = _path_list(ids_or_sources, "remove")
         report = IngestReport()
+        if not ids_or_sources:
+            return report
         with self.store.writing():
             current = self.store.load()
             by_source = {d.source: d.id for d in current.documents.values()}
@@ -307,6 +319,17 @@ class FactChecker:
         all_vectors = vectors[[row[t] for t in texts]]
         return all_vectors[: len(chunks)], all_vectors[len(chunks) :]
 
+    def _flag(self, data: IndexData, embedder: Embedder, changed: list[Document], report: IngestReport) -> None:
+        """Find the new articles' sentences addressed to a model; record and report them."""
+        grounding = Grounding(Retriever(data, embedder, self.settings.retrieval))
+        found = grounding.addressed_to_a_model({d.id for d in changed})
+        for doc in changed:
+            doc.flagged = [list(span) for span in found.get(doc.id, [])]
+            for a, b in doc.flagged:
+                report.flagged.append((doc.id, doc.text[a:b]))
+                log.warning("%s: a sentence addresses a model, not a reader; it is never quoted or used as "
+                            "evidence: %r", doc.id, doc.text[a:b][:120])
+
     def _count(self, report: IngestReport) -> None:
         if self.data is not None:
             report.total_documents = len(self.data.documents)
@@ -344,3 +367,12 @@ def _unique_id(candidate: str, taken) -> str:
     while f"{candidate}-{n}" in taken:
         n += 1
     return f"{candidate}-{n}"
+
+
+def _path_list(value, what: str) -> list[str | Path]:
+    """`ingest("a.txt")` and `ingest(["a.txt", Path("b/")])` alike; anything else is a RagError."""
+    if isinstance(value, (str, Path)):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, Path)) for v in value):
+        raise RagError(f"{what} takes a path or a list of paths (or document ids), not {type(value).__name__}")
+    return list(value)

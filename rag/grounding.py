@@ -16,13 +16,13 @@ scripts/calibrate_support.py on eval/support_dev.jsonl.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import facts
 from .documents import DATELINE
+from .injection import InjectionDetector
 from .retrieval import Retriever
 from .text import detect_language, keyword_tokens, looks_like_heading
 from .types import Hit
@@ -31,20 +31,6 @@ LEXICAL_WEIGHT = 0.10
 NAME_PENALTY = 0.06
 CROSS_LINGUAL = 0.04
 FACT_BONUS = 0.02  # choosing the sentence to quote: per name, number or date of the statement it holds
-# Text that addresses a model rather than a reader: never quoted, never support for anything.
-INJECTION = re.compile(
-    r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|prompts?)"
-    r"|disregard (all |the )?(previous|prior|above)|system prompt|you are now"
-    r"|ignora (tutte )?(le )?istruzioni (precedenti|sopra)|dimentica (tutte )?le istruzioni",
-    re.IGNORECASE,
-)
-
-
-def can_support(sentence: str) -> bool:
-    """Whether a sentence can be evidence: headings and text addressed to a model state nothing."""
-    return not (looks_like_heading(sentence) or INJECTION.search(sentence))
-
-
 @dataclass
 class Support:
     """A passage [n] measured against a statement."""
@@ -92,6 +78,8 @@ class Grounding:
         self.data = retriever.data
         self._judge_model = judge_model
         self._judge = None
+        self.detector = InjectionDetector.for_embedder(self.data.embedder.get("model"))
+        self._usable: dict[int, list[bool]] = {}  # chunk row -> which of its sentences can be evidence
 
     @property
     def judge(self):
@@ -104,11 +92,49 @@ class Grounding:
 
     def sentences(self, hit: Hit) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The passage's sentences (document offsets) and their stored vectors."""
-        row = self.data.chunks.row_of(hit.chunk_id)
+        return self._sentences(self.data.chunks.row_of(hit.chunk_id))
+
+    def _sentences(self, row: int) -> tuple[list[tuple[int, int]], np.ndarray]:
         rows = self.data.chunks.sentence_rows([row])
         vectors = self.data.sentence_index.reconstruct_batch(rows) if len(rows) \
             else np.zeros((0, self.data.sentence_index.d), np.float32)
         return self.data.chunks.sentences(row), vectors
+
+    def usable(self, hit: Hit) -> list[bool]:
+        """Which of the passage's sentences can be evidence: not a heading (it states nothing)
+        and not text addressed to a model (injection.py), which is never quoted or judged."""
+        return self._usable_row(self.data.chunks.row_of(hit.chunk_id))
+
+    def _usable_row(self, row: int) -> list[bool]:
+        if row not in self._usable:
+            doc = self.data.documents[self.data.chunks.doc_ids[row]]
+            spans, vectors = self._sentences(row)
+            texts = [doc.text[a:b] for a, b in spans]
+            flagged = self.detector.flags(texts, vectors, embed=self.embed)
+            self._usable[row] = [not f and not looks_like_heading(t) for t, f in zip(texts, flagged)]
+        return self._usable[row]
+
+    def addressed_to_a_model(self, doc_ids: set[str]) -> dict[str, list[tuple[int, int]]]:
+        """The sentences of these documents that address a model (ingest warns of them)."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for row, doc_id in enumerate(self.data.chunks.doc_ids):
+            if doc_id in doc_ids:
+                doc = self.data.documents[doc_id]
+                for (a, b), ok in zip(self._sentences(row)[0], self._usable_row(row)):
+                    if not ok and not looks_like_heading(doc.text[a:b]) and (a, b) not in found.get(doc_id, []):
+                        found.setdefault(doc_id, []).append((a, b))
+        return found
+
+    def visible_text(self, hit: Hit) -> str:
+        """The passage as a model may read it: sentences addressed to a model are withheld."""
+        doc = self.data.documents[hit.doc_id]
+        spans, usable = self.sentences(hit)[0], self.usable(hit)
+        text, cursor = [], hit.start
+        for (a, b), ok in zip(spans, usable):
+            if not ok and not looks_like_heading(doc.text[a:b]):
+                text.append(doc.text[cursor:a] + "[…]")
+                cursor = b
+        return "".join(text) + doc.text[cursor:hit.end]
 
     def statements(self, hit: Hit) -> list[tuple[int, int]]:
         """The sentence spans of a passage as evidence: a leading dateline ("Mosca, 9 novembre
@@ -139,9 +165,8 @@ class Grounding:
             vectors = self.sentences(hit)[1]
             spans = self.statements(hit)
             scores = vectors @ vector if len(spans) else np.zeros(0)
-            for j, (a, b) in enumerate(spans):
-                text = doc.text[a:b]
-                if not can_support(text):
+            for j, ok in enumerate(self.usable(hit)):
+                if not ok:
                     scores[j] = -1.0
             usable = [j for j in range(len(spans)) if scores[j] > -1.0]
             if not usable:
@@ -178,15 +203,24 @@ class Grounding:
         doc = self.data.documents[hit.doc_id]
         vectors = self.sentences(hit)[1]
         spans = self.statements(hit)
-        usable = [j for j, (a, b) in enumerate(spans) if can_support(doc.text[a:b])]
+        usable = [j for j, ok in enumerate(self.usable(hit)) if ok]
         if not usable:
             return []
         scores = vectors[usable] @ vector
         chosen = [usable[i] for i in np.argsort(-scores, kind="stable")[:closest]]
         found = [Premise(n, hit, a, b, doc.text[a:b], doc.lang) for a, b in (spans[j] for j in chosen)]
-        if len(usable) > 1:
-            body = " ".join(doc.text[slice(*spans[j])] for j in usable)
-            found.append(Premise(n, hit, spans[usable[0]][0], spans[usable[-1]][1], body, doc.lang))
+        # The passage as a whole: each run of usable sentences, so that what is cited (one
+        # contiguous span) never takes in a sentence that was set aside.
+        runs, run = [], []
+        for j in range(len(spans)):
+            if j in usable:
+                run.append(j)
+            elif run:
+                runs, run = runs + [run], []
+        for run in runs + [run]:
+            if len(run) > 1:
+                body = " ".join(doc.text[slice(*spans[j])] for j in run)
+                found.append(Premise(n, hit, spans[run[0]][0], spans[run[-1]][1], body, doc.lang))
         return found
 
     def entailment(self, statement: str, passages: list[tuple[int, Hit]], vector: np.ndarray,

@@ -296,8 +296,8 @@ def documents_html(documents) -> str:
             f"<tbody>{rows}</tbody></table></div>")
 
 
-def ingest_html(summary: str, added: list[str], rejected: list[tuple[str, str]], level: str = "ok") -> str:
-    items = "".join(f"<li><b>{esc(name)}</b>: {esc(why)}</li>" for name, why in rejected)
-    added_line = f"<div>New or updated: {esc(', '.join(added))}</div>" if added else ""
-    return (f'<div class="rag-ingest rag-status-{esc(level)}"><div>{esc(summary)}</div>{added_line}'
+def ingest_html(summary: str, files: list[tuple[str, str]], level: str = "ok") -> str:
+    """The result of an upload: the summary, then every file and what happened to it."""
+    items = "".join(f"<li><b>{esc(name)}</b>: {esc(what)}</li>" for name, what in files)
+    return (f'<div class="rag-ingest rag-status-{esc(level)}"><div>{esc(summary)}</div>'
             f'{f"<ul>{items}</ul>" if items else ""}</div>')

@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 
 from .embeddings import Embedder
-from .settings import RetrievalSettings
+from .settings import SEARCH_MODES, RetrievalSettings
 from .store import ChunkTable, IndexData
 from .text import detect_language, keyword_tokens
 from .types import Hit, RagError
@@ -102,7 +102,15 @@ class Retriever:
         k = s.k if k is None else k
         mode = mode or s.mode
         diversity = s.diversity if diversity is None else diversity
-        query = (query or "").strip()
+        if not isinstance(query, str):
+            raise RagError(f"the query must be a string, not {type(query).__name__}")
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise RagError(f"k must be a whole number, not {k!r}")
+        if mode not in SEARCH_MODES:
+            raise RagError(f"search mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+        if isinstance(diversity, bool) or not isinstance(diversity, (int, float)):
+            raise RagError(f"diversity must be a number, not {diversity!r}")
+        query = query.strip()
         if not query:
             raise RagError("the query is empty")
         if len(query) > s.max_query_chars:

@@ -15,6 +15,7 @@ from pathlib import Path
 from .types import RagError
 
 BACKENDS = ("auto", "ollama", "llamacpp", "extractive")
+SEARCH_MODES = ("hybrid", "dense", "keyword")
 
 DEFAULT_EMBEDDER = "multilingual-e5-small"
 
@@ -45,6 +46,9 @@ class IndexSettings:
     # How the approximate index stores its vectors: "sq8" (8 bits a dimension, 4x less memory
     # than float32, cosine within ~0.002) or "flat" (float32, exact scores).
     approximate_storage: str = "sq8"
+    # A file larger than this is skipped at ingest, never read whole (a symlink to /dev/zero
+    # has no end).
+    max_file_mb: float = 50.0
 
 
 @dataclass
@@ -209,7 +213,7 @@ class Settings:
             raise RagError(f"chunk size must be at least 50 characters, got {c.size}")
         if not 0 <= c.overlap < c.size:
             raise RagError(f"chunk overlap must be between 0 and the chunk size, got {c.overlap}")
-        if r.mode not in ("hybrid", "dense", "keyword"):
+        if r.mode not in SEARCH_MODES:
             raise RagError(f"retrieval mode must be hybrid, dense or keyword, got {r.mode!r}")
         if r.k < 1:
             raise RagError(f"k must be at least 1, got {r.k}")

@@ -164,6 +164,8 @@ def check_index_settings(settings: IndexSettings) -> None:
         raise RagError(f"approximate index storage must be sq8 or flat, got {settings.approximate_storage!r}")
     if settings.approximate_above < 0:
         raise RagError(f"approximate_above must be 0 or more, got {settings.approximate_above}")
+    if not settings.max_file_mb > 0:
+        raise RagError(f"max_file_mb must be more than 0, got {settings.max_file_mb}")
 
 
 def build_vector_index(vectors: np.ndarray, settings: IndexSettings):
@@ -216,6 +218,18 @@ def describe_vector_index(index) -> dict:
     return {"type": type(index).__name__}
 
 
+def file_checksum(path: Path) -> str:
+    """xxh3-64 of the file: fast enough to check every file at every open, and it catches
+    the flipped bytes a size check cannot (a FAISS file with 16 bytes changed still loads)."""
+    import xxhash
+
+    digest = xxhash.xxh3_64()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -247,17 +261,50 @@ class IndexStore:
     def exists(self) -> bool:
         return (self.root / "CURRENT").exists()
 
+    def orphaned(self) -> list[Path]:
+        """Generations with no CURRENT naming any: an index that lost its pointer. Its articles
+        are still there; building over it (or reseeding) would lose them."""
+        return [] if self.exists() else self._generations()
+
+    def refuse_orphaned(self) -> None:
+        if self.orphaned():
+            raise RagError(f"index at {self.root} has lost its CURRENT pointer but still holds "
+                           f"{len(self.orphaned())} generation(s); recover it with `rag doctor --index {self.root}`")
+
+    def doctor(self) -> tuple[bool, list[str]]:
+        """Verify the index and, when CURRENT is missing or names a broken generation, point it
+        at the newest generation that loads whole. Call inside `writing()`. (ok, what was found)."""
+        lines = []
+        try:
+            data = self.load()
+            return True, [f"ok: {self.current().name}, {len(data.documents)} documents, {len(data.chunks)} chunks"]
+        except RagError as e:
+            lines.append(f"problem: {e}")
+        for gen in reversed(self._generations()):
+            try:
+                data = self.load(gen)
+            except RagError as e:
+                lines.append(f"{gen.name} cannot be used: {e}")
+                continue
+            self._point_at(gen)
+            lines.append(f"recovered: CURRENT now names {gen.name} ({len(data.documents)} documents, "
+                         f"{len(data.chunks)} chunks)")
+            return True, lines
+        lines.append("no complete generation is left; rebuild the index with `rag ingest --rebuild PATH`")
+        return False, lines
+
     def current(self) -> Path:
         try:
             name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
         except FileNotFoundError:
+            self.refuse_orphaned()
             raise RagError(f"no index at {self.root}; build one with `rag ingest PATH`") from None
         except (OSError, UnicodeDecodeError) as e:
             raise RagError(f"index at {self.root} is unreadable ({e}); rebuild it with `rag ingest --rebuild`") from None
         gen = self.root / name
         if not name.startswith("gen-") or not gen.is_dir():
             raise RagError(f"index at {self.root} is corrupt (CURRENT names {name!r}, which is missing);"
-                           " rebuild it with `rag ingest --rebuild`")
+                           f" recover it with `rag doctor --index {self.root}` or rebuild it with `rag ingest --rebuild`")
         return gen
 
     @contextlib.contextmanager
@@ -285,28 +332,25 @@ class IndexStore:
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise self._corrupt("manifest is not a rag index manifest")
         if manifest.get("format_version") not in READABLE_VERSIONS:
-            raise RagError(f"index at {self.root} has format version {manifest.get('format_version')},"
-                           f" this rag reads versions {READABLE_VERSIONS}; rebuild it with `rag ingest --rebuild`")
+            raise RagError(f"index at {self.root} has format version {manifest.get('format_version')!r}; this rag "
+                           f"reads versions {', '.join(map(str, READABLE_VERSIONS))}; rebuild it with `rag ingest --rebuild`")
         return manifest
 
-    def load(self) -> IndexData:
+    def load(self, gen: Path | None = None) -> IndexData:
+        """The live generation (or `gen`), verified against its manifest."""
         import bm25s
         import faiss
 
-        gen = self.current()
+        gen = gen or self.current()
         manifest = self.read_manifest(gen)
-        for name, expected in manifest.get("files", {}).items():
-            path = gen / name
-            size = path.stat().st_size if path.exists() else -1
-            if size != expected:
-                raise self._corrupt(f"{name} is {'missing' if size < 0 else 'truncated or altered'}")
+        self.verify_files(gen, manifest)
         try:
             documents = {d["id"]: Document(**d) for d in _read_jsonl(gen / "documents.jsonl")}
             chunks = ChunkTable.from_rows(documents, _read_jsonl(gen / "chunks.jsonl"))
             index = faiss.read_index(str(gen / "vectors.faiss"))
             sentence_index = faiss.read_index(str(gen / "sentences.faiss"))
             bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, show_progress=False)
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
+        except Exception as e:  # noqa: BLE001 - whatever a damaged file makes a parser raise, it is corruption
             raise self._corrupt(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         if index.ntotal != len(chunks) or index.d != manifest["embedder"]["dim"]:
             raise self._corrupt(f"{index.ntotal} vectors for {len(chunks)} chunks")
@@ -329,6 +373,18 @@ class IndexStore:
             manifest={key: value for key, value in manifest.items() if key != "documents"},
         )
 
+    def verify_files(self, gen: Path, manifest: dict) -> None:
+        """Every file the manifest lists has its size and its checksum (xxh3: ~0.1 s a GB here).
+        Indexes written before checksums were recorded are checked by size only."""
+        sums = manifest.get("checksums", {})
+        for name, expected in manifest.get("files", {}).items():
+            path = gen / name
+            size = path.stat().st_size if path.exists() else -1
+            if size != expected:
+                raise self._corrupt(f"{name} is {'missing' if size < 0 else 'truncated or altered'}")
+            if name in sums and file_checksum(path) != sums[name]:
+                raise self._corrupt(f"{name} does not match its checksum")
+
     def _corrupt(self, detail: str) -> RagError:
         return RagError(f"index at {self.root} is corrupt ({detail}); rebuild it with `rag ingest --rebuild`")
 
@@ -347,7 +403,8 @@ class IndexStore:
             faiss.write_index(data.faiss_index, str(tmp / "vectors.faiss"))
             faiss.write_index(data.sentence_index, str(tmp / "sentences.faiss"))
             data.bm25.save(str(tmp / "bm25"), show_progress=False)
-            files = {name: (tmp / name).stat().st_size for name in DATA_FILES}
+            names = list(DATA_FILES) + sorted(str(p.relative_to(tmp)) for p in (tmp / "bm25").rglob("*") if p.is_file())
+            files = {name: (tmp / name).stat().st_size for name in names}
             manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -360,6 +417,7 @@ class IndexStore:
                     for d in data.documents.values()
                 },
                 "files": files,
+                "checksums": {name: file_checksum(tmp / name) for name in names},
                 "vector_indexes": {"vectors.faiss": describe_vector_index(data.faiss_index),
                                    "sentences.faiss": describe_vector_index(data.sentence_index)},
             }
@@ -370,19 +428,23 @@ class IndexStore:
                         os.fsync(f.fileno())
             gen = self.root / self._next_generation()
             os.rename(tmp, gen)
-            pointer = self.root / ".CURRENT.tmp"
-            with open(pointer, "w", encoding="utf-8") as f:
-                f.write(gen.name + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(pointer, self.root / "CURRENT")  # the commit point
-            _fsync_dir(self.root)
+            self._point_at(gen)  # the commit point
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         data.manifest = manifest
         self._prune_generations(keep=gen.name)
         return gen
+
+    def _point_at(self, gen: Path) -> None:
+        """Make `gen` the live generation, atomically (rename over CURRENT), durably (fsync)."""
+        pointer = self.root / ".CURRENT.tmp"
+        with open(pointer, "w", encoding="utf-8") as f:
+            f.write(gen.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, self.root / "CURRENT")
+        _fsync_dir(self.root)
 
     def _generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob("gen-*") if p.is_dir())

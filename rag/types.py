@@ -22,6 +22,9 @@ class Document:
     lang: str | None = None
     body_start: int = 0
     sha256: str = ""  # content hash: re-ingesting an unchanged document embeds nothing
+    # sentences addressed to a model ([start, end] offsets), found at ingest (injection.py):
+    # never quoted, never evidence, withheld from prompts; `rag docs` lists them
+    flagged: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +77,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    flagged: list[tuple[str, str]] = field(default_factory=list)  # (doc id, a sentence addressed to a model)
     chunks_embedded: int = 0
     total_documents: int = 0
     total_chunks: int = 0
@@ -88,6 +92,8 @@ class IngestReport:
             parts.append(f"{len(self.removed)} removed")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
+        if self.flagged:
+            parts.append(f"{len(self.flagged)} sentences addressed to a model set aside")
         return (
             ", ".join(parts)
             + f"; {self.chunks_embedded} chunks embedded;"

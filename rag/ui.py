@@ -128,12 +128,12 @@ class Desk:
         ui = self.settings.ui
         paths = [p for p in paths or [] if p]
         if not paths:
-            return render.ingest_html("Choose one or more files first.", [], [], "warn")
+            return render.ingest_html("Choose one or more files first.", [], "warn")
         if len(paths) > ui.max_upload_files:
             return render.ingest_html(f"Too many files: {len(paths)} (at most {ui.max_upload_files} at a time).",
-                                      [], [], "error")
+                                      [], "error")
         if not self._ingesting.acquire(blocking=False):
-            return render.ingest_html("Another upload is being indexed; try again when it is done.", [], [], "error")
+            return render.ingest_html("Another upload is being indexed; try again when it is done.", [], "error")
         try:
             on_progress(0.05, "Checking files")
             accepted, rejected = [], []
@@ -145,7 +145,7 @@ class Desk:
                 else:
                     accepted.append((Path(path), safe_name(name)))
             if not accepted:
-                return render.ingest_html("Nothing was added: no file passed the checks.", [], rejected, "error")
+                return render.ingest_html("Nothing was added: no file passed the checks.", rejected, "error")
             on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)}")
             return self._ingest(accepted, rejected)
         finally:
@@ -166,22 +166,47 @@ class Desk:
             report = writer.ingest(targets, progress=True)
         except RagError as e:
             placed.undo()
-            return render.ingest_html(f"Nothing was added: {e}. The index is unchanged.", [], rejected, "error")
+            return render.ingest_html(f"Nothing was added: {e}. The index is unchanged.", rejected, "error")
         except Exception as e:  # a bug: the index is still whole (atomic writes); say so
             placed.undo()
             log.exception("upload failed")
             return render.ingest_html(f"Nothing was added: unexpected {type(e).__name__}: {e}. "
-                                      "The index is unchanged.", [], rejected, "error")
-        rejected += [(Path(source).name, why) for source, why in report.skipped]
-        # Keep the files whose articles are now in the index; put the others back as they were.
-        indexed = {writer.data.documents[i].source.split("#")[0]
-                   for i in report.added + report.updated + report.unchanged}
-        placed.keep(lambda target: str(target.resolve()) in indexed)
+                                      "The index is unchanged.", rejected, "error")
+        # Keep the files whose articles are now in the index; take the others out again.
+        docs_of: dict[str, list] = {}
+        for doc in writer.data.documents.values():
+            docs_of.setdefault(doc.source.split("#")[0], []).append(doc)
+        placed.keep(lambda target: str(target.resolve()) in docs_of)
         with self._swap:
             self.bot, self.generation = writer, writer.store.current().name
-        names = [writer.data.documents[i].title for i in report.added + report.updated]
-        level = "ok" if not rejected else "warn"
-        return render.ingest_html(report.summary(), names, rejected, level)
+        skipped = {}
+        for where, why in report.skipped:
+            skipped.setdefault(_file_of(where), why)
+        outcomes = [(src.name, _outcome(target, name, docs_of, report, skipped))
+                    for (src, name), target in zip(accepted, targets)]
+        bad_lines = [(Path(where).name, why) for where, why in report.skipped if _file_of(where) != where]
+        level = "ok" if not rejected and not report.skipped else "warn"
+        return render.ingest_html(report.summary(), outcomes + bad_lines + rejected, level)
+
+
+def _file_of(where: str) -> str:
+    """The file a skip names: "feed.jsonl:3" (a line) and "feed.jsonl#3" (an article) are feed.jsonl."""
+    where = where.split("#")[0]
+    head, _, tail = where.rpartition(":")
+    return head if head and tail.isdigit() else where
+
+
+def _outcome(target: Path, asked: str, docs_of: dict, report, skipped: dict) -> str:
+    """What happened to one uploaded file, in a few words."""
+    key = str(target.resolve())
+    docs = docs_of.get(key, [])
+    added = [d.title for d in docs if d.id in report.added]
+    if added:
+        where = f" (kept apart from an earlier {asked} as {target.name})" if target.name != asked else ""
+        return f"added: {', '.join(added)}{where}"
+    if any(d.id in report.unchanged for d in docs):
+        return "already in the index, unchanged"
+    return f"not added: {skipped.get(key) or skipped.get(str(target)) or 'no article in it'}"
 
 
 def _bot_like(bot: FactChecker) -> FactChecker:
@@ -193,42 +218,50 @@ def _bot_like(bot: FactChecker) -> FactChecker:
 
 
 class _Placed:
-    """Files copied into uploads/, with what they replaced, so a failed ingest can be undone."""
+    """Files copied into uploads/ by one upload, so that a failed ingest can take them out.
+
+    An upload never replaces a file already there: the same name with other content is kept
+    apart as name-2, name-3… (another article, not a new version of it), and the same content
+    is the file already there (its article is unchanged)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.placed: list[tuple[Path, Path | None]] = []  # (target, backup of the old file)
+        self.placed: list[Path] = []
 
     def put(self, src: Path, name: str) -> Path:
-        target = self.folder / name
-        if target.resolve().parent != self.folder.resolve():  # safe_name makes this impossible
-            raise RagError(f"refusing to write outside {self.folder}: {name!r}")
-        backup = None
-        if target.exists():
-            backup = self.folder / f".backup-{name}"
-            os.replace(target, backup)
-        self.placed.append((target, backup))
-        tmp = self.folder / f".partial-{name}"
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        for n in range(1, 10_000):
+            candidate = name if n == 1 else f"{stem}-{n}{dot}{ext}"
+            target = self.folder / candidate
+            if target.resolve().parent != self.folder.resolve():  # safe_name makes this impossible
+                raise RagError(f"refusing to write outside {self.folder}: {candidate!r}")
+            if not target.exists():
+                break
+            if target not in self.placed and _same_bytes(target, src):
+                return target  # this very article is already here
+        else:
+            raise RagError(f"too many uploads named {name}")
+        tmp = self.folder / f".partial-{target.name}"
         shutil.copyfile(src, tmp)
         os.replace(tmp, target)
+        self.placed.append(target)
         return target
 
     def undo(self) -> None:
-        for target, backup in reversed(self.placed):
+        for target in self.placed:
             target.unlink(missing_ok=True)
-            if backup is not None:
-                os.replace(backup, target)
 
     def keep(self, wanted: Callable[[Path], bool]) -> None:
-        """Keep the files `wanted` accepts; put the others back as they were."""
-        for target, backup in reversed(self.placed):
-            if wanted(target):
-                if backup is not None:
-                    backup.unlink(missing_ok=True)
-            else:
+        """Keep the placed files `wanted` accepts; take the others out."""
+        for target in self.placed:
+            if not wanted(target):
                 target.unlink(missing_ok=True)
-                if backup is not None:
-                    os.replace(backup, target)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
 
 
 def safe_name(name: str) -> str:
@@ -304,6 +337,19 @@ def pieces(text: str, parts: int = 12) -> Iterator[str]:
     yield text
 
 
+def _passages(k) -> int | None:
+    """The top-k a client sent (the slider sends a float): a whole number, or a RagError."""
+    if k in (None, ""):
+        return None
+    try:
+        value = float(k)
+    except (TypeError, ValueError):
+        raise RagError(f"k must be a whole number, not {k!r}") from None
+    if not value.is_integer():
+        raise RagError(f"k must be a whole number, not {k!r}")
+    return int(value)
+
+
 def _user_message(text: str) -> dict:
     return {"role": "user", "content": render.esc(text)}
 
@@ -346,13 +392,13 @@ def build(desk: Desk):
                     _bot_message(render.pending_html("Checking the claim…" if claim else "Searching the articles…"))]
         yield history, gr.skip(), gr.skip(), ""
 
-        bot = desk.view(ollama_model, gguf)
-        k = int(k) if k else None
-        if claim:
-            work = lambda on_token: bot.check(message, backend=backend, k=k)  # noqa: E731
-        else:
-            work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token)  # noqa: E731
         try:
+            bot = desk.view(ollama_model, gguf)
+            k = _passages(k)
+            if claim:
+                work = lambda on_token: bot.check(message, backend=backend, k=k)  # noqa: E731
+            else:
+                work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token)  # noqa: E731
             for draft, result in drafting(work):
                 if result is None:  # a model is still writing: show its draft as a draft
                     history[-1] = _bot_message(render.draft_html(draft, backend))
@@ -454,29 +500,32 @@ def _api(gr, desk: Desk) -> None:
     """Plain endpoints for gradio_client: JSON in, JSON out (the CLI's --json objects)."""
     defaults = desk.settings
 
+    def answered(run) -> dict:
+        """A RagError (misuse included: a number for a question, k="x") is the client's error
+        message, not a traceback on the server's console."""
+        try:
+            return run()
+        except RagError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        except Exception as e:  # a bug: one line in the log, the client still told
+            log.error("API call failed: unexpected %s: %s", type(e).__name__, e)
+            raise gr.Error(f"unexpected {type(e).__name__}: {e}", print_exception=False) from None
+
     def ask(question: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
         """Answer a question from the indexed articles: answer text with [n], citations, backend."""
-        try:
-            return desk.current().ask(question, backend=backend, k=k).to_dict()
-        except RagError as e:
-            raise gr.Error(str(e)) from None
+        return answered(lambda: desk.current().ask(question, backend=backend, k=_passages(k)).to_dict())
 
     def search(query: str, k: int = defaults.retrieval.k) -> dict:
         """The k passages that best match the query."""
-        try:
-            return {"query": query, "hits": [h.to_dict() for h in desk.current().search(query, k=k)]}
-        except RagError as e:
-            raise gr.Error(str(e)) from None
+        return answered(lambda: {"query": query,
+                                 "hits": [h.to_dict() for h in desk.current().search(query, k=_passages(k))]})
+
+    def check(claim: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
+        """Check a claim against the articles: verdict, explanation, evidence per source."""
+        return answered(lambda: desk.current().check(claim, backend=backend, k=_passages(k)).to_dict())
 
     gr.api(ask, api_name="ask", concurrency_id="answer")
     gr.api(search, api_name="search", concurrency_id="answer")
-    def check(claim: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
-        """Check a claim against the articles: verdict, explanation, evidence per source."""
-        try:
-            return desk.current().check(claim, backend=backend, k=k).to_dict()
-        except RagError as e:
-            raise gr.Error(str(e)) from None
-
     gr.api(check, api_name="check", concurrency_id="answer")
 
 

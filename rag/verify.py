@@ -125,9 +125,7 @@ class Verifier:
         for n, hit in enumerate(hits, start=1):
             judged = by_passage.get(n)
             strength = relevance.get(n, -1.0)
-            if not judged:
-                judgements.append(Judgement(n, hit, "unrelated", rationale("unrelated", lang), hit.start, hit.end,
-                                            strength, self.judge.name))
+            if not judged:  # headings or text addressed to a model only: nothing to judge, nothing to show
                 continue
             judgements.append(self._stance(n, hit, judged, stated, strength, lang))
         return judgements
@@ -194,7 +192,7 @@ class Verifier:
                        key=lambda j: -j.strength)[: self.settings.judged_passages]
         result = {j.n: j for j in judged}
         for j in open_:
-            user = prompts.render("stance_user.txt", passage=prompts.as_data(j.hit.text),
+            user = prompts.render("stance_user.txt", passage=prompts.as_data(self.grounding.visible_text(j.hit)),
                                   claim=prompts.as_data(claim))
             reply = llm.chat([{"role": "system", "content": system}, {"role": "user", "content": user}],
                              json_schema=STANCE_SCHEMA)

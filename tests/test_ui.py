@@ -166,6 +166,40 @@ def test_an_article_already_in_the_index_is_reported_and_not_kept(index_copy, tm
     assert "0 added, 0 updated, 1 unchanged" in again
 
 
+def test_uploads_never_replace_or_drop_another_article(index_copy, tmp_path, monkeypatch):
+    first = _article(tmp_path / "a", "report 1.txt")  # both names become report_1.txt on disk
+    second = _article(tmp_path / "b", "report_1.txt", "Mercato coperto\nIl mercato coperto di Trento riapre a marzo.\n")
+    later = _article(tmp_path / "c", "report 1.txt", "Nuova piscina\nLa piscina di Rovereto costerà 4 milioni.\n")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        message = desk.add([str(first), str(second)])
+        again = desk.add([str(later)])
+        same = desk.add([str(first)])
+    assert "2 added" in message and "1 added" in again and "1 unchanged" in same
+    files = dict(re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", message))
+    assert files["report 1.txt"].startswith("added: Nuovo ponte")
+    assert files["report_1.txt"].startswith("added: Mercato coperto") and "report_1-2.txt" in files["report_1.txt"]
+    assert "already in the index" in dict(re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", same))["report 1.txt"]
+    titles = {d.title for d in FactChecker.open(index_copy).documents}
+    assert {"Nuovo ponte sull'Adige", "Mercato coperto", "Nuova piscina"} <= titles
+    assert sorted(p.name for p in (index_copy / "uploads").iterdir() if p.is_file()) == [
+        "report_1-2.txt", "report_1-3.txt", "report_1.txt"]
+
+
+@pytest.mark.parametrize("endpoint, args, message", [
+    ("/ask", (123,), "the query must be a string, not int"),
+    ("/search", ("traghetto", "molti"), "k must be a whole number, not 'molti'"),
+    ("/check", ("Il traghetto parte alle sei", "extractive", 2.5), "k must be a whole number, not 2.5"),
+    ("/ask", ("Quando parte il traghetto?", "bogus"), "backend must be auto, ollama, llamacpp or extractive"),
+])
+def test_api_misuse_tells_the_client_and_prints_no_traceback(index_copy, monkeypatch, capfd, endpoint, args, message):
+    from gradio_client.exceptions import AppError
+
+    with serving(index_copy, monkeypatch) as (desk, client):
+        with pytest.raises(AppError, match=re.escape(message)):
+            client.predict(*args, api_name=endpoint)
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_a_busy_index_gives_a_clear_message_and_the_upload_is_not_kept(index_copy, tmp_path, monkeypatch):
     source = _article(tmp_path / "desk", "ponte.txt")
     with serving(index_copy, monkeypatch) as (desk, client):

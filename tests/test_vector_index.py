@@ -12,7 +12,7 @@ from conftest import SEEDS, assert_one_line_error, run_rag
 import rag.store
 from rag import FactChecker, RagError
 from rag.retrieval import top_rows
-from rag.store import IndexStore
+from rag.store import IndexStore, file_checksum
 
 # Questions no item of the held-out gold set asks, and keyword queries.
 QUERIES = ["Com'è il clima dietro le quinte tra Mosca e Washington?",
@@ -108,6 +108,7 @@ def test_an_index_file_that_does_not_match_the_manifest_is_a_clear_error(approxi
     faiss.write_index(flat, str(gen / "sentences.faiss"))
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["files"]["sentences.faiss"] = (gen / "sentences.faiss").stat().st_size
+    manifest["checksums"]["sentences.faiss"] = file_checksum(gen / "sentences.faiss")
     (gen / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RagError, match="sentences.faiss holds a flat index, the manifest says ivf"):
         FactChecker.open(index_dir)

@@ -17,6 +17,9 @@ from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nli"
 LABEL_IDS = {"entailment": 0, "neutral": 1, "contradiction": 2}
+RUNS = Path(__file__).resolve().parent / "runs"
+CROSS_LINGUAL_TRAIN = RUNS / "cross_lingual.jsonl"  # written by cross_lingual.py
+CROSS_LINGUAL_TEST = RUNS / "cross_lingual_test.jsonl"
 
 # file stem -> (splits to train on, cap on pairs taken, times repeated). A split not listed for
 # training is held out; a cap keeps one large source from drowning the others.
@@ -77,8 +80,11 @@ def _in(row: dict, splits) -> bool:
     return row["split"] in splits
 
 
-def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> tuple[list[dict], list[dict]]:
-    """(train, calibration): a seeded 3% of the training pool is kept back to fit the temperature."""
+def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13,
+                   cross_lingual: int = 0) -> tuple[list[dict], list[dict]]:
+    """(train, calibration): a seeded 3% of the training pool is kept back to fit the temperature.
+    `cross_lingual` > 0 adds the pairs of cross_lingual.py, repeated that many times (after the
+    calibration slice is drawn, so the slice is the same with or without them)."""
     rng = random.Random(seed)
     pool = []
     for stem, (splits, cap, repeat) in TRAIN.items():
@@ -93,6 +99,15 @@ def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> tuple[list[
         keep = max(1, int(len(rows) * 0.03))
         calibration.extend(rows[:keep])
         train.extend(rows[keep:] * repeat)
+    if cross_lingual:
+        if not CROSS_LINGUAL_TRAIN.exists():
+            raise FileNotFoundError(f"{CROSS_LINGUAL_TRAIN} is missing: run training/cross_lingual.py first")
+        held = {(r["premise"], r["hypothesis"]) for r in calibration}
+        with open(CROSS_LINGUAL_TRAIN, encoding="utf-8") as f:
+            extra = [json.loads(line) for line in f if line.strip()]
+        # a calibration row's premise may not come back with a translated hypothesis
+        extra = [r | {"file": "cross_lingual"} for r in extra if not any(r["premise"] == p for p, _ in held)]
+        train.extend(extra * cross_lingual)
     rng.shuffle(train)
     return train, calibration
 
@@ -104,4 +119,7 @@ def held_out_sets(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> dict[str, li
         if cap and len(rows) > cap:
             rows = random.Random(seed).sample(rows, cap)
         sets[name] = rows
+    if CROSS_LINGUAL_TEST.exists():  # premise in one language, hypothesis in another (cross_lingual.py)
+        with open(CROSS_LINGUAL_TEST, encoding="utf-8") as f:
+            sets["rte3-cross-test"] = [json.loads(line) | {"lang": "cross"} for line in f if line.strip()]
     return sets

