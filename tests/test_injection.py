@@ -125,7 +125,9 @@ def test_docs_lists_the_variants_found_at_ingest(variants_index):
     assert docs.returncode == 0, docs.stderr
     listed = docs.stdout.split("address a model", 1)[1]
     assert sum(f"nota_{i:02d}" in listed for i in range(len(INJECTIONS))) >= 28  # what the patterns catch
-    assert "arrivi" not in listed and "banchine" not in listed  # only the planted sentences
+    # only planted text (a chat-template token with no full stop runs on into the next sentence)
+    lines = [line.split("\t", 2)[2] for line in listed.strip().splitlines()[1:] if line.count("\t") >= 2]
+    assert lines and not [line for line in lines if line.startswith(("Il porto di Livorno", "Le banchine"))], lines
 
 
 def test_news_sentences_about_instructions_stay_usable():

@@ -49,7 +49,12 @@ def test_approximate_search_finds_the_same_passages_as_exact_search(approximate_
     approximate, exact = FactChecker.open(approximate_index), FactChecker.open(seed_index)
     for query in QUERIES:
         got = [h.chunk_id for h in approximate.search(query, k=3)]
-        assert got == [h.chunk_id for h in exact.search(query, k=3)], query
+        wanted = exact.search(query, k=10)
+        exact_score = {h.chunk_id: h.dense_score or 0.0 for h in wanted}
+        # the same passages, in the same order except where exact cosines tie within 8-bit
+        # storage's error (~0.002: settings.py)
+        for rank, (a, b) in enumerate(zip(got, [h.chunk_id for h in wanted[:3]])):
+            assert a == b or abs(exact_score.get(a, -1.0) - exact_score[b]) < 0.002, (query, rank, got)
     top = approximate.search("Com'è il clima dietro le quinte tra Mosca e Washington?", k=1)[0]
     assert "dietro le quinte" in top.text
 
