@@ -108,7 +108,9 @@ class Grounding:
     def _usable_row(self, row: int) -> list[bool]:
         if row not in self._usable:
             doc = self.data.documents[self.data.chunks.doc_ids[row]]
-            spans, vectors = self._sentences(row)
+            spans = self.data.chunks.sentences(row)
+            # the stored vectors only matter to a classifier; the patterns read the text alone
+            vectors = self._sentences(row)[1] if self.detector.weights is not None else None
             texts = [doc.text[a:b] for a, b in spans]
             flagged = self.detector.flags(texts, vectors, embed=self.embed)
             self._usable[row] = [not f and not looks_like_heading(t) for t, f in zip(texts, flagged)]
@@ -120,7 +122,7 @@ class Grounding:
         for row, doc_id in enumerate(self.data.chunks.doc_ids):
             if doc_id in doc_ids:
                 doc = self.data.documents[doc_id]
-                for (a, b), ok in zip(self._sentences(row)[0], self._usable_row(row)):
+                for (a, b), ok in zip(self.data.chunks.sentences(row), self._usable_row(row)):
                     if not ok and not looks_like_heading(doc.text[a:b]) and (a, b) not in found.get(doc_id, []):
                         found.setdefault(doc_id, []).append((a, b))
         return found
