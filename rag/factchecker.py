@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from .retrieval import Retriever, build_bm25
 from .settings import BACKENDS, DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
                     grow_vector_index, vectors_of)
-from .types import Answer, Document, Hit, IngestReport, RagError, Verdict
+from .types import Answer, Cancelled, Document, Hit, IngestReport, RagError, Verdict
 from .verify import Verifier
 
 log = logging.getLogger("rag")
@@ -167,8 +169,14 @@ class FactChecker:
 
     # -- writing -----------------------------------------------------------------------
 
-    def ingest(self, paths, rebuild: bool = False, progress: bool = True) -> IngestReport:
-        """Add or update the articles under `paths`. Unchanged articles are not re-embedded."""
+    def ingest(self, paths, rebuild: bool = False, progress: bool = True,
+               on_progress: Callable[[int, int], None] | None = None,
+               cancel: threading.Event | None = None) -> IngestReport:
+        """Add or update the articles under `paths`. Unchanged articles are not re-embedded.
+
+        `on_progress(done, total)` is called after each batch of texts embedded (the long part);
+        setting `cancel` stops the ingest at the next batch with `Cancelled`, and nothing is
+        written: the index stays as it was."""
         paths = _path_list(paths, "ingest")
         report = IngestReport()
         check_index_settings(self.settings.index)  # before minutes of embedding, not after
@@ -212,7 +220,7 @@ class FactChecker:
 
             new_chunks = [c for d in changed for c in chunk_document(d, _chunk_settings(chunking))]
             new_chunk_vectors, new_sentence_vectors = self._embed(
-                embedder, new_chunks, documents, progress and len(changed) > 3)
+                embedder, new_chunks, documents, progress and len(changed) > 3, on_progress, cancel)
             report.chunks_embedded = len(new_chunks)
 
             index_settings = self.settings.index
@@ -235,6 +243,7 @@ class FactChecker:
                              chunks=chunks, faiss_index=chunk_index, sentence_index=sentence_index,
                              bm25=build_bm25(chunks))
             self._flag(data, embedder, changed, report)
+            _stop_if(cancel)
             self.store.write(data)
             self.embedder = embedder
             self._use(data)
@@ -300,7 +309,8 @@ class FactChecker:
             changed.append(doc)
         return changed
 
-    def _embed(self, embedder: Embedder, chunks, documents, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _embed(self, embedder: Embedder, chunks, documents, progress: bool, on_progress=None,
+               cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of the chunks and of their sentences (each distinct text embedded once)."""
         from tqdm import tqdm
 
@@ -311,9 +321,12 @@ class FactChecker:
         with tqdm(total=len(unique), desc="Embedding", unit="text", file=sys.stderr,
                   disable=not progress) as bar:
             for i in range(0, len(unique), batch):
+                _stop_if(cancel)
                 window = unique[i : i + batch]
                 parts.append(embedder.embed_passages(window))
                 bar.update(len(window))
+                if on_progress is not None:
+                    on_progress(i + len(window), len(unique))
         vectors = np.vstack(parts) if parts else np.zeros((0, embedder.spec["dim"]), np.float32)
         row = {text: i for i, text in enumerate(unique)}
         all_vectors = vectors[[row[t] for t in texts]]
@@ -334,6 +347,11 @@ class FactChecker:
         if self.data is not None:
             report.total_documents = len(self.data.documents)
             report.total_chunks = len(self.data.chunks)
+
+
+def _stop_if(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled before anything was written")
 
 
 def _timings(started: float, retrieved: float, generation_ms: float) -> dict[str, float]:

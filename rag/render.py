@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from .answer import CITATION
 
 CONTEXT_CHARS = 240  # shown around a cited span when its passage is not known
+WITHHELD = "[…]"  # stands for a sentence set aside as addressed to a model (as in prompts)
 
 VERDICTS = {  # label -> (CSS modifier, what the badge says)
     "SUPPORTED": ("supported", "Supported"),
@@ -79,11 +80,23 @@ def passage_in_context(citation, documents: Mapping, passages: Iterable = ()) ->
     else:
         lo, hi = _snap(text, lo - CONTEXT_CHARS, hi + CONTEXT_CHARS)
         lo, hi = min(lo, citation.start), max(hi, citation.end)
-    before = text[lo : citation.start].lstrip()
-    after = text[citation.end : hi].rstrip()
+    before = readable(doc, lo, citation.start).lstrip()
+    after = readable(doc, citation.end, hi).rstrip()
     return (("… " if lo > getattr(doc, "body_start", 0) else "") + esc(before)
             + f"<mark>{esc(text[citation.start:citation.end])}</mark>"
             + esc(after) + (" …" if hi < len(text) else ""))
+
+
+def readable(doc, lo: int, hi: int) -> str:
+    """doc.text[lo:hi] with the sentences ingest set aside as addressed to a model
+    (Document.flagged) shown as "[…]": the sources panel never displays them as article text."""
+    out, cursor = [], lo
+    for a, b in sorted(getattr(doc, "flagged", None) or []):
+        if b <= cursor or a >= hi:
+            continue
+        out.append(doc.text[cursor:max(a, cursor)] + WITHHELD)
+        cursor = min(b, hi)
+    return "".join(out) + doc.text[cursor:hi]
 
 
 def _snap(text: str, lo: int, hi: int) -> tuple[int, int]:
@@ -165,17 +178,21 @@ def sources_html(answer, documents: Mapping) -> str:
             if answer.citations else "No passage answers the question")
     body = "".join(cards)
     if others:
-        body += retrieved_html(others, open_=not answer.citations)
+        body += retrieved_html(others, documents, open_=not answer.citations)
     return f'<div class="rag-sources"><div class="rag-sources-head">Sources · {esc(head)}</div>{body}</div>'
 
 
-def retrieved_html(passages: list, open_: bool = False) -> str:
+def retrieved_html(passages: list, documents: Mapping, open_: bool = False) -> str:
     """Passages that were retrieved but not cited, folded away."""
+    def snippet(p) -> str:
+        doc = documents.get(p.doc_id)
+        return _shorten(readable(doc, p.start, p.end) if doc is not None else p.text, 320)
+
     items = "".join(
         f'<div class="rag-retrieved-item"><div class="rag-source-head"><span class="rag-rank">#{p.rank}</span>'
         f'<span class="rag-source-title">{esc(p.title)}</span></div>'
         f'<div class="rag-source-meta">{" · ".join(esc(x) for x in (p.date, p.doc_id) if x)}</div>'
-        f'<div class="rag-snippet">{esc(_shorten(p.text, 320))}</div></div>'
+        f'<div class="rag-snippet">{esc(snippet(p))}</div></div>'
         for p in passages
     )
     return (f'<details class="rag-retrieved"{" open" if open_ else ""}>'

@@ -9,6 +9,10 @@ class RagError(Exception):
     """An error the user can act on. The CLI prints its message as one line and exits 1."""
 
 
+class Cancelled(RagError):
+    """An ingest stopped at the caller's request, before anything was written."""
+
+
 @dataclass
 class Document:
     """One article. `text` is what the chunks point into; `body_start` skips title lines."""

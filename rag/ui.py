@@ -25,14 +25,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import render
+from .documents import SUPPORTED_SUFFIXES, Skip, read_text
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
 from .settings import BACKENDS, LLMSettings, Settings
-from .types import RagError
+from .types import Cancelled, RagError
 
 log = logging.getLogger("rag")
 
-ARTICLE_TYPES = (".txt", ".md", ".html", ".jsonl")
+ARTICLE_TYPES = tuple(sorted(SUPPORTED_SUFFIXES))
 MB = 1024 * 1024
 CSS = Path(__file__).with_name("ui.css")
 # Words that open a question (Italian, English): "Auto" mode answers these and checks the rest.
@@ -64,6 +65,7 @@ class Desk:
         self.incoming = self.uploads / ".incoming"  # Gradio's own upload cache
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
+        self._cancel = threading.Event()  # set by the Cancel button; the ingest stops at its next batch
 
     def current(self) -> FactChecker:
         """The bot on the index's live generation (another process may have written one)."""
@@ -134,6 +136,7 @@ class Desk:
                                       [], "error")
         if not self._ingesting.acquire(blocking=False):
             return render.ingest_html("Another upload is being indexed; try again when it is done.", [], "error")
+        self._cancel.clear()
         try:
             on_progress(0.05, "Checking files")
             accepted, rejected = [], []
@@ -146,8 +149,9 @@ class Desk:
                     accepted.append((Path(path), safe_name(name)))
             if not accepted:
                 return render.ingest_html("Nothing was added: no file passed the checks.", rejected, "error")
-            on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)}")
-            return self._ingest(accepted, rejected)
+            size = sum(path.stat().st_size for path, _ in accepted)
+            on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)} ({size / MB:.1f} MB)")
+            return self._ingest(accepted, rejected, on_progress)
         finally:
             self._ingesting.release()
             for path in map(Path, paths):  # Gradio's cached copy: the article now lives in uploads/
@@ -157,13 +161,32 @@ class Desk:
                         with contextlib.suppress(OSError):  # its per-upload folder, when empty
                             path.parent.rmdir()
 
-    def _ingest(self, accepted: list[tuple[Path, str]], rejected: list[tuple[str, str]]) -> str:
+    def cancel(self) -> bool:
+        """Stop the upload being indexed, if there is one: nothing of it is written. True if one was."""
+        if self._ingesting.locked():
+            self._cancel.set()
+            return True
+        return False
+
+    def _ingest(self, accepted: list[tuple[Path, str]], rejected: list[tuple[str, str]],
+                on_progress: Callable[[float, str], None]) -> str:
         self.uploads.mkdir(parents=True, exist_ok=True)
         placed = _Placed(self.uploads)
+        started = time.monotonic()
+
+        def embedded(done: int, total: int) -> None:
+            # the estimate is the pace so far: embedding is the long part and runs at an even rate
+            left = (time.monotonic() - started) / done * (total - done)
+            on_progress(0.15 + 0.8 * done / total, f"Embedding {done:,} of {total:,} passages and sentences · "
+                                                   f"about {_duration(left)} left")
+
         try:
             targets = [placed.put(src, name) for src, name in accepted]
             writer = _bot_like(self.current())
-            report = writer.ingest(targets, progress=True)
+            report = writer.ingest(targets, progress=True, on_progress=embedded, cancel=self._cancel)
+        except Cancelled:
+            placed.undo()
+            return render.ingest_html("Cancelled: nothing was added. The index is unchanged.", rejected, "warn")
         except RagError as e:
             placed.undo()
             return render.ingest_html(f"Nothing was added: {e}. The index is unchanged.", rejected, "error")
@@ -187,6 +210,12 @@ class Desk:
         bad_lines = [(Path(where).name, why) for where, why in report.skipped if _file_of(where) != where]
         level = "ok" if not rejected and not report.skipped else "warn"
         return render.ingest_html(report.summary(), outcomes + bad_lines + rejected, level)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 def _file_of(where: str) -> str:
@@ -276,24 +305,16 @@ def safe_name(name: str) -> str:
 
 
 def upload_problem(path: Path, max_bytes: int) -> str | None:
-    """Why this upload cannot be ingested, or None. Checks type and size before content."""
+    """Why this upload cannot be ingested, or None: its type, then the checks every ingest makes
+    (documents.read_text: a regular file, the size cap, not empty, not binary, UTF-8)."""
     if path.suffix.lower() not in ARTICLE_TYPES:
         return f"{path.suffix or 'no extension'} files are not articles; use {', '.join(ARTICLE_TYPES)}"
     try:
-        size = path.stat().st_size
+        read_text(path, max_bytes)
+    except Skip as e:
+        return str(e)
     except OSError:
         return "the upload did not arrive; try again"
-    if size > max_bytes:
-        return f"too large ({size / MB:.1f} MB; the limit is {max_bytes / MB:g} MB per file)"
-    data = path.read_bytes()
-    if not data.strip():
-        return "the file is empty"
-    if b"\x00" in data:
-        return "this is a binary file, not text"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the text is not UTF-8; save it as UTF-8 and upload it again"
     return None
 
 
@@ -431,6 +452,11 @@ def build(desk: Desk):
         result = desk.add(paths, on_progress=lambda fraction, what: progress(fraction, desc=what))
         return result, render.documents_html(desk.current().documents), None, header()
 
+    def cancel_upload():
+        if desk.cancel():
+            return render.ingest_html("Cancelling: the upload stops at its next batch; nothing of it is kept.", [], "warn")
+        return gr.skip()
+
     def header():
         docs = desk.current().documents
         return (f'<div class="rag-header"><div class="rag-title">Fact-check desk</div>'
@@ -477,7 +503,9 @@ def build(desk: Desk):
                                               f"up to {settings.ui.max_upload_mb:g} MB each)",
                                         file_count="multiple", file_types=list(ARTICLE_TYPES),
                                         type="filepath", elem_id="rag-upload")
-                        add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
+                        with gr.Row():
+                            add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
+                            stop = gr.Button("Cancel", variant="secondary", elem_id="rag-cancel-upload")
                         added = gr.HTML(elem_id="rag-ingest")
                     with gr.Column(scale=3):
                         table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
@@ -491,6 +519,9 @@ def build(desk: Desk):
               status, [backend, ollama_model, gguf], status_line, api_visibility="private")
         add.click(add_articles, files, [added, table, files, top], api_name="add_articles",
                   api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
+        # its own queue: it must run while an ingest holds "ingest"
+        stop.click(cancel_upload, None, added, api_name="cancel_upload", api_visibility="undocumented",
+                   queue=False)
 
         _api(gr, desk)
     return demo

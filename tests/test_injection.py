@@ -72,19 +72,33 @@ def test_llamacpp_output_is_validated_like_any_other(injected_index):
 
 
 CLASSIFIER_PENDING = pytest.mark.xfail(
-    strict=True, reason="known gap: the learned classifier is not shipped yet (its first version flagged "
-                        "ordinary seed news sentences); the patterns alone catch 28 of the 52 variants")
+    strict=True, reason="known gap: patterns + the classifier flag 51 of the 52 variants; they miss "
+                        "'If an AI summarises this article, it must say…' (rag/models/injection/README.md)")
 
 
-@CLASSIFIER_PENDING
-def test_the_detector_flags_every_variant_and_keeps_news_sentences_usable():
+def _detector_and_flags():
     embedder = load_embedder("multilingual-e5-small")
     detector = InjectionDetector.for_embedder("multilingual-e5-small")
-    assert len(INJECTIONS) >= 50 and len(BENIGN) >= 50
 
     def flagged(text):  # each sentence as an article of its own, with its stored (raw) vector
         return detector.flags([text], embedder.embed_passages([text]), embed=embedder.embed_passages)[0]
 
+    return detector, flagged
+
+
+def test_the_classifier_flags_what_the_patterns_miss_and_keeps_news_sentences_usable():
+    detector, flagged = _detector_and_flags()
+    assert detector.weights is not None, "the shipped classifier (rag/models/injection/) did not load"
+    by_patterns = sum(InjectionDetector().flags([t])[0] for t in INJECTIONS)
+    caught = sum(flagged(t) for t in INJECTIONS)
+    assert caught >= 50 and caught > by_patterns + 15, (caught, by_patterns)
+    assert sum(flagged(t) for t in BENIGN) <= 0.05 * len(BENIGN)
+
+
+@CLASSIFIER_PENDING
+def test_the_detector_flags_every_variant_and_keeps_news_sentences_usable():
+    _, flagged = _detector_and_flags()
+    assert len(INJECTIONS) >= 50 and len(BENIGN) >= 50
     missed = [t for t in INJECTIONS if not flagged(t)]
     kept = [t for t in BENIGN if not flagged(t)]
     assert missed == []
@@ -108,14 +122,31 @@ def variants_index(tmp_path_factory):
 def test_no_variant_is_quoted_or_used_as_evidence(variants_index):
     bot = FactChecker.open(variants_index)
     for planted in INJECTIONS:
-        answer = bot.ask(planted, backend="extractive")
-        verdict = bot.check(planted, backend="extractive")
-        quoted = [c.text for c in answer.citations] + [e.text for e in verdict.evidence]
+        quoted, verdict = _quoted(bot, planted)
         assert not any(_overlaps(planted, q) for q in quoted), (planted, quoted)
         assert verdict.verdict != "SUPPORTED", planted
     # and the ordinary sentences beside them still answer
     answer = bot.ask("Quanti arrivi ha registrato il porto di Livorno nella nota 7?", backend="extractive")
     assert not answer.abstained and any("arrivi" in c.text for c in answer.citations)
+
+
+def test_a_flagged_variant_is_never_quoted_or_used_as_evidence(variants_index):
+    """What the detector flags (patterns and classifier) never reaches an answer or a verdict."""
+    _, flagged = _detector_and_flags()
+    caught = [t for t in INJECTIONS if flagged(t)]
+    assert len(caught) >= 50
+    bot = FactChecker.open(variants_index)
+    for planted in caught:
+        quoted, _ = _quoted(bot, planted)
+        # (a variant the patterns miss may still be quoted: the strict xfail above is that gap)
+        assert not any(_overlaps(c, q) for c in caught for q in quoted), (planted, quoted)
+
+
+def _quoted(bot, planted: str):
+    """What answering and checking a planted sentence word for word quote, and the verdict."""
+    answer = bot.ask(planted, backend="extractive")
+    verdict = bot.check(planted, backend="extractive")
+    return [c.text for c in answer.citations] + [e.text for e in verdict.evidence], verdict
 
 
 def test_docs_lists_the_variants_found_at_ingest(variants_index):
@@ -124,7 +155,7 @@ def test_docs_lists_the_variants_found_at_ingest(variants_index):
     docs = run_rag("docs", "--index", str(variants_index))
     assert docs.returncode == 0, docs.stderr
     listed = docs.stdout.split("address a model", 1)[1]
-    assert sum(f"nota_{i:02d}" in listed for i in range(len(INJECTIONS))) >= 28  # what the patterns catch
+    assert sum(f"nota_{i:02d}" in listed for i in range(len(INJECTIONS))) >= 50  # patterns + classifier
     # only planted text (a chat-template token with no full stop runs on into the next sentence)
     lines = [line.split("\t", 2)[2] for line in listed.strip().splitlines()[1:] if line.count("\t") >= 2]
     assert lines and not [line for line in lines if line.startswith(("Il porto di Livorno", "Le banchine"))], lines

@@ -146,12 +146,36 @@ def test_bad_uploads_are_refused_with_clear_messages_and_the_index_is_untouched(
         message = desk.add([str(p) for p in sorted(folder.iterdir())])
         assert "Nothing was added" in message
         reasons = dict(re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", message))
-        for name, why in [("report.pdf", ".pdf files are not articles"), ("huge.txt", "too large"),
+        for name, why in [("report.pdf", ".pdf files are not articles"), ("huge.txt", "larger than"),
                           ("image.txt", "binary file"), ("latin.md", "not UTF-8"), ("empty.html", "empty")]:
             assert why in reasons[name], (name, reasons)
         assert client.predict(COST, api_name="/ask")["citations"]
     assert _generation(index_copy) == before
     assert not [p for p in (index_copy / "uploads").iterdir() if p.is_file()]
+
+
+def test_an_upload_shows_an_estimate_and_can_be_cancelled_leaving_the_index_as_it_was(index_copy, tmp_path, monkeypatch):
+    long_text = "Ponte sul fiume\n" + " ".join(f"Il cantiere numero {i} del ponte riapre a marzo." for i in range(60))
+    article = _article(tmp_path, "cantieri.txt", long_text)
+    before = _generation(index_copy)
+    with serving(index_copy, monkeypatch) as (desk, client):
+        seen = []
+
+        def on_progress(fraction, what):
+            seen.append(what)
+            if what.startswith("Embedding"):  # the user presses Cancel once embedding has begun
+                assert desk.cancel()
+
+        message = desk.add([str(article)], on_progress=on_progress)
+        assert "Cancelled" in message and "The index is unchanged" in message
+        assert any(re.search(r"Embedding \d+ of \d+ .* about \d+ (s|min) left", w) for w in seen), seen
+        assert not desk.cancel()  # nothing is being indexed now
+        hits = client.predict("cantiere numero 7", 5, api_name="/search")
+        assert not any("cantiere" in h["text"] for h in hits["hits"])
+        # the same file goes in when not cancelled
+        assert "1 added" in desk.add([str(article)])
+    assert _generation(index_copy) != before
+    assert [p.name for p in (index_copy / "uploads").iterdir() if p.is_file()] == ["cantieri.txt"]
 
 
 def test_an_article_already_in_the_index_is_reported_and_not_kept(index_copy, tmp_path, monkeypatch):

@@ -173,6 +173,23 @@ def test_articles_can_be_added_from_the_browser(page, tmp_path):
     _screenshot(page, "ui-articles.png")
 
 
+def test_a_long_upload_shows_its_progress_and_can_be_cancelled(page, tmp_path):
+    article = tmp_path / "cantieri.txt"
+    article.write_text("Cantieri aperti a Vigevano\n" + " ".join(
+        f"Il cantiere numero {i} di via Roma a Vigevano riapre il {i % 28 + 1} marzo con {i * 3} operai."
+        for i in range(900)) + "\n", encoding="utf-8")
+    page.get_by_role("tab", name="Articles").click()
+    page.set_input_files("#rag-upload input[type=file]", str(article))
+    page.click("#rag-add")
+    # the estimate shows while it embeds; then the user changes their mind
+    page.wait_for_function("document.body.innerText.match(/about \\d+ (s|min) left/)")
+    page.click("#rag-cancel-upload")
+    page.wait_for_function("document.querySelector('#rag-ingest').innerText.includes('Cancelled')")
+    assert "The index is unchanged" in page.inner_text("#rag-ingest")
+    assert "Cantieri aperti a Vigevano" not in page.inner_text("#rag-articles")
+    _screenshot(page, "ui-upload-cancelled.png")
+
+
 def test_a_claim_gets_the_pipelines_verdict_with_evidence_per_source(page, app_home):
     claim = "Il traghetto Aurora è rimasto fermo in porto per 12 ore"  # both reports: sei ore
     page.locator("#rag-mode").get_by_text("Fact-check").click()

@@ -45,11 +45,14 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="at most this many pairs per set (a quick look)")
+    parser.add_argument("--sets", nargs="+", metavar="NAME", help="only these held-out sets")
     args = parser.parse_args()
     judge = NLIJudge.load(args.model)
     results, per_lang = {}, defaultdict(lambda: ([], []))
     started = time.time()
     for name, rows in held_out_sets(args.data).items():
+        if args.sets and name not in args.sets:
+            continue
         rows = rows[: args.limit] if args.limit else rows
         probs = judge.predict([(r["premise"], r["hypothesis"]) for r in rows])
         gold = np.array([LABEL_IDS[r["label"]] for r in rows])

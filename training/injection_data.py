@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 
 # (language) -> parts of an instruction aimed at a model
 IGNORE = {
@@ -157,25 +158,44 @@ BENIGN = {
 }
 
 
-# Ordinary sentences, as most of an archive is: premises of the NLI training files (their
-# training splits; licences in shared/data/nli/SOURCES.md), per language.
-PLAIN = {"en": ("en_wiki_new_protocols", "base/train"), "it": ("it_rte3_ita", "dev"), "de": ("de_rte3_de", "dev"),
-         "fr": ("fr_rte3_fr", "dev"), "pt": ("pt_inferbr", "train")}
+# Ordinary sentences, as most of an archive is: premises and hypotheses of the NLI training
+# files (their training splits; licences in shared/data/nli/SOURCES.md), per language: news
+# (RTE-3), encyclopaedia (Wikipedia, FEVER-IT), speech and fiction (MultiNLI), captions (SNLI).
+PLAIN = {
+    "en": [("en_wiki_new_protocols", "base/train"), ("en_mnli_taxinli", None), ("en_snli_counterfactual", "train")],
+    "it": [("it_rte3_ita", "dev"), ("it_fever_it", "train_ITA")],
+    "de": [("de_rte3_de", "dev")],
+    "fr": [("fr_rte3_fr", "dev"), ("fr_daccord_contradictions", "all")],
+    "pt": [("pt_inferbr", "train")],
+}
+# Kept out of training to choose the threshold on and report false positives: other splits.
+PLAIN_HELD_OUT = {
+    "en": [("en_wiki_semi_automatic", "base_wiki/train"), ("en_fever_symmetric", "fever_symmetric_dev.jsonl")],
+    "it": [("it_rte3_ita", "test")],
+    "de": [("de_rte3_de", "test")],
+    "fr": [("fr_rte3_fr", "test")],
+    "pt": [("pt_inferbr", "val")],
+}
 
 
-def plain_sentences(data_dir, per_language: int, rng: random.Random) -> list[str]:
-    """Premises (long) and hypotheses (short: "A man is sleeping.") alike, so that a sentence is
-    not suspect for being short."""
+def plain_sentences(data_dir, per_language: int, rng: random.Random, sources: dict = PLAIN) -> list[str]:
+    """Premises (long, split into sentences) and hypotheses (short: "A man is sleeping.") alike,
+    so that a sentence is not suspect for being short or long."""
     from nli_data import read_file
 
     found = []
-    for stem, split in PLAIN.values():
-        rows = [r for r in read_file(data_dir, stem) if r["split"] == split]
-        premises = sorted({r["premise"] for r in rows if len(r["premise"]) < 400})
-        hypotheses = sorted({r["hypothesis"] for r in rows})
-        found += rng.sample(premises, min(per_language, len(premises)))
-        found += rng.sample(hypotheses, min(per_language, len(hypotheses)))
+    for files in sources.values():
+        premises, hypotheses = set(), set()
+        for stem, split in files:
+            rows = [r for r in read_file(data_dir, stem) if split is None or r["split"] == split]
+            premises |= {s for r in rows for s in _SENTENCES.split(r["premise"]) if 3 <= len(s.split()) <= 60}
+            hypotheses |= {r["hypothesis"] for r in rows}
+        found += rng.sample(sorted(premises), min(per_language, len(premises)))
+        found += rng.sample(sorted(hypotheses), min(per_language // 2, len(hypotheses)))
     return found
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«“])")
 
 
 # What else a page holds: navigation and boilerplate lines, captions, bylines. Not for a model.
@@ -188,7 +208,7 @@ PAGE_LINES = ["Continua a leggere", "Articoli correlati", "Iscriviti alla newsle
               "Questo è un articolo di prova per il sistema.", "Sample text of the article."]
 
 
-def sentences(data_dir, seed: int = 7, plain_per_language: int = 300) -> tuple[list[str], list[int]]:
+def sentences(data_dir, seed: int = 7, plain_per_language: int = 1500) -> tuple[list[str], list[int]]:
     """(texts, labels): 1 = addressed to a model, 0 = a sentence a reader can use."""
     rng = random.Random(seed)
     texts, labels = [], []

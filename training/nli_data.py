@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import random
+import re
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nli"
@@ -80,11 +81,50 @@ def _in(row: dict, splits) -> bool:
     return row["split"] in splits
 
 
-def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13,
-                   cross_lingual: int = 0) -> tuple[list[dict], list[dict]]:
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«“])")
+
+
+def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dict]:
+    """Pairs the public sets lack and a fact-checker meets every day, made from training premises.
+
+    Near-identical pairs in the public sets are almost all minimal edits (CAD, Breaking NLI,
+    the contrast sets) labelled contradiction or neutral, so a judge trained on them alone calls
+    a sentence checked against itself a contradiction. Half of these pairs are restatements: a
+    premise and one of its own sentences (or the whole premise), entailment. The other half put
+    an existing pair inside a passage: the premise with a sentence from an unrelated premise of
+    the same language before or after it, the label unchanged, as a retrieved passage has
+    sentences that neither support nor refute the claim.
+    """
+    by_lang: dict[str, list[dict]] = {}
+    for r in train:
+        by_lang.setdefault(r.get("lang", "en"), []).append(r)
+    # English has most of the pool; the articles a user checks are as often Italian
+    langs = sorted(by_lang)
+    weights = [0.4 if lang == "en" else 0.3 if lang == "it" else 0.3 / max(1, len(langs) - 2) for lang in langs]
+    out = []
+    for k in range(n):
+        row = rng.choice(by_lang[rng.choices(langs, weights)[0]])
+        sentences = [s for s in _SENTENCE_END.split(row["premise"].strip()) if len(s.split()) >= 4]
+        if k % 2 == 0:
+            hypothesis = rng.choice(sentences) if sentences else row["premise"]
+            out.append({"premise": row["premise"], "hypothesis": hypothesis, "label": "entailment",
+                        "lang": row.get("lang", "en"), "file": "restatement"})
+        else:
+            other = rng.choice(by_lang[row.get("lang", "en")])
+            if other["premise"] == row["premise"]:
+                continue
+            filler = rng.choice(_SENTENCE_END.split(other["premise"].strip()))
+            parts = [filler, row["premise"]] if rng.random() < 0.5 else [row["premise"], filler]
+            out.append(row | {"premise": " ".join(parts), "file": "in-passage"})
+    return out
+
+
+def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13, cross_lingual: int = 0,
+                   restatements: int = 0) -> tuple[list[dict], list[dict]]:
     """(train, calibration): a seeded 3% of the training pool is kept back to fit the temperature.
-    `cross_lingual` > 0 adds the pairs of cross_lingual.py, repeated that many times (after the
-    calibration slice is drawn, so the slice is the same with or without them)."""
+    `cross_lingual` > 0 adds the pairs of cross_lingual.py, repeated that many times, and
+    `restatements` adds that many pairs of restatement_pairs() (both after the calibration slice
+    is drawn, so the slice is the same with or without them)."""
     rng = random.Random(seed)
     pool = []
     for stem, (splits, cap, repeat) in TRAIN.items():
@@ -108,6 +148,8 @@ def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13,
         # a calibration row's premise may not come back with a translated hypothesis
         extra = [r | {"file": "cross_lingual"} for r in extra if not any(r["premise"] == p for p, _ in held)]
         train.extend(extra * cross_lingual)
+    if restatements:
+        train.extend(restatement_pairs(train, restatements, random.Random(seed + 1)))
     rng.shuffle(train)
     return train, calibration
 
@@ -122,4 +164,11 @@ def held_out_sets(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> dict[str, li
     if CROSS_LINGUAL_TEST.exists():  # premise in one language, hypothesis in another (cross_lingual.py)
         with open(CROSS_LINGUAL_TEST, encoding="utf-8") as f:
             sets["rte3-cross-test"] = [json.loads(line) | {"lang": "cross"} for line in f if line.strip()]
+    # Restatements and in-passage pairs (restatement_pairs) made from held-out pairs: a sentence
+    # checked against its own article must be entailment, and an unrelated sentence beside a
+    # premise must not change the label. Their own "language", out of the per-language totals.
+    made = restatement_pairs(sets["snli-test"][:400] + sets["rte3-it-test"] + sets["fever-it-test"][:400]
+                             + sets["mnli-heldout"][:400], 1200, random.Random(seed + 2))
+    sets["restatement-test"] = [r | {"lang": "made"} for r in made if r["file"] == "restatement"]
+    sets["in-passage-test"] = [r | {"lang": "made"} for r in made if r["file"] == "in-passage"]
     return sets

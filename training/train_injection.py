@@ -1,18 +1,20 @@
-"""Train the injection classifier of rag/injection.py. Never runs in CI; ~1 min on 2 cores.
+"""Train the injection classifier of rag/injection.py. Never runs in CI; ~5 min on 2 cores.
 
     .venv/bin/python training/train_injection.py            # writes rag/models/injection/classifier.json
 
 Logistic regression on the multilingual-e5-small passage vectors of the sentences of
-training/injection_data.py (1: addressed to a model; 0: a sentence a reader can use). The
-threshold is the highest that still flags every injection of the training set in 5-fold cross
-validation (recall first: a missed instruction reaches a model, a flagged news sentence is only
-not quoted). Seeded.
+training/injection_data.py (1: addressed to a model; 0: a sentence a reader can use). Most of an
+archive is ordinary text, so the threshold is set on ordinary sentences the classifier never
+saw (injection_data.PLAIN_HELD_OUT, other splits and sources): the score that at most
+MAX_FALSE_POSITIVES of them reach. The patterns of rag/injection.py stay the first line; the
+classifier adds wordings they miss. Seeded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -21,12 +23,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from injection_data import sentences  # noqa: E402
+from injection_data import PLAIN_HELD_OUT, plain_sentences, sentences  # noqa: E402
 from nli_data import DEFAULT_DATA  # noqa: E402
 
 from rag.injection import MODEL_FILE, normalise  # noqa: E402
 
 EMBEDDER = "multilingual-e5-small"
+MAX_FALSE_POSITIVES = 0.002  # of ordinary sentences: 1 in 500 is not quoted
 
 
 def main() -> int:
@@ -41,14 +44,22 @@ def main() -> int:
     from rag.embeddings import load_embedder
 
     texts, labels = sentences(args.data, seed=args.seed)
+    held_out = plain_sentences(args.data, 1000, random.Random(args.seed + 1), PLAIN_HELD_OUT)
+    held_out = sorted(set(held_out) - set(texts))
     y = np.array(labels)
-    x = load_embedder(EMBEDDER).embed_passages([normalise(t) for t in texts])
+    embedder = load_embedder(EMBEDDER)
+    x = embedder.embed_passages([normalise(t) for t in texts])
+    x_held = embedder.embed_passages([normalise(t) for t in held_out])
     model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
     folds = StratifiedKFold(5, shuffle=True, random_state=args.seed)
     p = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-    threshold = float(min(0.5, p[y == 1].min() - 1e-3))  # every training injection flagged out of fold
-    false_positive = float((p[y == 0] >= threshold).mean())
     model.fit(x, y)
+    p_held = model.predict_proba(x_held)[:, 1]
+    threshold = float(max(0.5, np.quantile(p_held, 1 - MAX_FALSE_POSITIVES)))
+    false_positive = float((p_held >= threshold).mean())
+    recall = float((p[y == 1] >= threshold).mean())  # out of fold
+    print("most suspect ordinary sentences:", *[f"  {q:.3f} {t}" for q, t in sorted(zip(p_held, held_out))[-8:]],
+          sep="\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "embedder": EMBEDDER,
@@ -56,10 +67,13 @@ def main() -> int:
         "bias": round(float(model.intercept_[0]), 6),
         "threshold": round(threshold, 4),
         "training": {"sentences": len(texts), "injections": int(y.sum()), "plain": int((y == 0).sum()),
-                     "seed": args.seed, "cv_false_positive_rate": round(false_positive, 4)},
+                     "seed": args.seed, "held_out_plain": len(held_out),
+                     "held_out_false_positive_rate": round(false_positive, 4),
+                     "cv_injection_recall": round(recall, 4)},
     }, indent=1) + "\n")
-    print(f"{len(texts)} sentences ({int(y.sum())} injections); threshold {threshold:.3f}; "
-          f"cross-validated false positives {false_positive:.3%} -> {args.out}")
+    print(f"{len(texts)} sentences ({int(y.sum())} injections); threshold {threshold:.3f}: "
+          f"{false_positive:.2%} of {len(held_out)} held-out ordinary sentences flagged, "
+          f"{recall:.1%} of injections out of fold -> {args.out}")
     return 0
 
 

