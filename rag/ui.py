@@ -505,7 +505,7 @@ def build(desk: Desk):
                                         type="filepath", elem_id="rag-upload")
                         with gr.Row():
                             add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
-                            stop = gr.Button("Cancel", variant="secondary", elem_id="rag-cancel-upload")
+                            stop = gr.Button("Cancel upload", variant="secondary", elem_id="rag-cancel-upload")
                         added = gr.HTML(elem_id="rag-ingest")
                     with gr.Column(scale=3):
                         table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
