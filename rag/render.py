@@ -91,7 +91,7 @@ def readable(doc, lo: int, hi: int) -> str:
     """doc.text[lo:hi] with the sentences ingest set aside as addressed to a model
     (Document.flagged) shown as "[…]": the sources panel never displays them as article text."""
     out, cursor = [], lo
-    for a, b in sorted(getattr(doc, "flagged", None) or []):
+    for a, b in sorted(doc.flagged):
         if b <= cursor or a >= hi:
             continue
         out.append(doc.text[cursor:max(a, cursor)] + WITHHELD)

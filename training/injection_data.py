@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 
 # (language) -> parts of an instruction aimed at a model
 IGNORE = {
@@ -181,21 +180,19 @@ PLAIN_HELD_OUT = {
 def plain_sentences(data_dir, per_language: int, rng: random.Random, sources: dict = PLAIN) -> list[str]:
     """Premises (long, split into sentences) and hypotheses (short: "A man is sleeping.") alike,
     so that a sentence is not suspect for being short or long."""
-    from nli_data import read_file
+    from nli_data import read_file, split_sentences
 
     found = []
     for files in sources.values():
         premises, hypotheses = set(), set()
         for stem, split in files:
             rows = [r for r in read_file(data_dir, stem) if split is None or r["split"] == split]
-            premises |= {s for r in rows for s in _SENTENCES.split(r["premise"]) if 3 <= len(s.split()) <= 60}
+            premises |= {s for r in rows for s in split_sentences(r["premise"]) if 3 <= len(s.split()) <= 60}
             hypotheses |= {r["hypothesis"] for r in rows}
         found += rng.sample(sorted(premises), min(per_language, len(premises)))
         found += rng.sample(sorted(hypotheses), min(per_language // 2, len(hypotheses)))
     return found
 
-
-_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«“])")
 
 
 # What else a page holds: navigation and boilerplate lines, captions, bylines. Not for a model.

@@ -84,6 +84,11 @@ def _in(row: dict, splits) -> bool:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«“])")
 
 
+def split_sentences(text: str) -> list[str]:
+    """A premise's sentences: good enough for the plain prose of the NLI sets."""
+    return _SENTENCE_END.split(text)
+
+
 def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dict]:
     """Pairs the public sets lack and a fact-checker meets every day, made from training premises.
 
@@ -104,7 +109,7 @@ def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dic
     out = []
     for k in range(n):
         row = rng.choice(by_lang[rng.choices(langs, weights)[0]])
-        sentences = [s for s in _SENTENCE_END.split(row["premise"].strip()) if len(s.split()) >= 4]
+        sentences = [s for s in split_sentences(row["premise"].strip()) if len(s.split()) >= 4]
         if k % 2 == 0:
             hypothesis = rng.choice(sentences) if sentences else row["premise"]
             out.append({"premise": row["premise"], "hypothesis": hypothesis, "label": "entailment",
@@ -113,7 +118,7 @@ def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dic
             other = rng.choice(by_lang[row.get("lang", "en")])
             if other["premise"] == row["premise"]:
                 continue
-            filler = rng.choice(_SENTENCE_END.split(other["premise"].strip()))
+            filler = rng.choice(split_sentences(other["premise"].strip()))
             parts = [filler, row["premise"]] if rng.random() < 0.5 else [row["premise"], filler]
             out.append(row | {"premise": " ".join(parts), "file": "in-passage"})
     return out
