@@ -80,5 +80,5 @@ def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
         for start, end in _merge_small(_spans(doc.text[sec_start:sec_end], splitter), min_chars):
             start, end = sec_start + start, sec_start + end
             chunks.append(Chunk(f"{doc.id}#{len(chunks)}", doc.id, doc.text[start:end], start, end,
-                                sentence_spans(doc.text, start, end)))
+                                sentence_spans(doc.text, start, end, doc.lang)))
     return chunks

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from bm25s import stopwords as _sw
+from sentencex import segment
 
 # Snowball stemmer name and stopword list per language we can guess.
 _LANGS = {
@@ -21,18 +22,30 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?…,;:]['\"”»’)]*$")
 
 
-# A sentence ends at . ! ? … (plus closing quotes or brackets) before whitespace, or at a newline.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»’)\]]*(?=\s)|\n")
+# Sentences come from sentencex (Wikimedia's segmenter: per-language abbreviation lists, so
+# "Dr.", "e.g.", "U.S." or "sig." end no sentence), within each line: a newline always ends one.
+# It still ends a sentence after a lone initial in some languages ("Thomas B. Edsall" in
+# Italian), which would quote "Edsall." alone; a piece that ends with one is joined to the next.
+_INITIAL = re.compile(r"(?:^|[\s.(])[^\W\d_]\.\s*$")
+_LINE_PIECE = re.compile(r"[^\n]+")
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence in text[start:end], whitespace trimmed, absolute offsets."""
     end = len(text) if end is None else end
-    spans, pos = [], start
-    for m in _SENTENCE_BREAK.finditer(text, start, end):
-        spans.append((pos, m.end()))
-        pos = m.end()
-    spans.append((pos, end))
+    spans = []
+    for line in _LINE_PIECE.finditer(text, start, end):
+        pos = line.start()
+        pieces: list[list[int]] = []
+        for piece in segment(lang or "en", line.group()):
+            if pieces and _INITIAL.search(text[pieces[-1][0]:pieces[-1][1]]):
+                pieces[-1][1] = pos + len(piece)
+            else:
+                pieces.append([pos, pos + len(piece)])
+            pos += len(piece)
+        if pos != line.end():  # sentencex returns the line in pieces; if ever not, the line is one
+            pieces = [[line.start(), line.end()]]
+        spans.extend(pieces)
     trimmed = []
     for a, b in spans:
         while a < b and text[a].isspace():

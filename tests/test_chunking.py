@@ -49,3 +49,20 @@ def test_overlap_shares_text_between_neighbours():
     chunks = chunk_document(doc, ChunkingSettings(size=200, overlap=80))
     assert len(chunks) > 5
     assert all(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+
+
+@pytest.mark.parametrize("lang, text, sentences", [
+    ("en", "Thomas B. Edsall is a journalist. Dr. Smith met him in the U.S. capital, e.g. at the Times. "
+           "He left at 3 p.m.\nA new line is a new sentence",
+     ["Thomas B. Edsall is a journalist.", "Dr. Smith met him in the U.S. capital, e.g. at the Times.",
+      "He left at 3 p.m.", "A new line is a new sentence"]),
+    ("it", "Il donatore fu Charles L. Hutchinson. Il sig. Rossi lo incontrò negli U.S.A. nel 1890! «Basta.» Poi partì.",
+     ["Il donatore fu Charles L. Hutchinson.", "Il sig. Rossi lo incontrò negli U.S.A. nel 1890!", "«Basta.»",
+      "Poi partì."]),
+])
+def test_an_initial_or_abbreviation_does_not_end_the_sentence_a_citation_quotes(lang, text, sentences):
+    # A sentence cut after "B." would quote "Edsall is a journalist." without its subject.
+    doc = make_document("d", "t", text, "test")
+    assert doc.lang == lang
+    chunk, = chunk_document(doc, ChunkingSettings(size=1000, overlap=0))
+    assert [doc.text[a:b] for a, b in chunk.sentences] == sentences

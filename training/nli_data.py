@@ -168,7 +168,10 @@ def held_out_sets(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> dict[str, li
         sets[name] = rows
     if CROSS_LINGUAL_TEST.exists():  # premise in one language, hypothesis in another (cross_lingual.py)
         with open(CROSS_LINGUAL_TEST, encoding="utf-8") as f:
-            sets["rte3-cross-test"] = [json.loads(line) | {"lang": "cross"} for line in f if line.strip()]
+            rows = [json.loads(line) | {"lang": "cross"} for line in f if line.strip()]
+        sets["rte3-cross-test"] = [r for r in rows if not r["source"].endswith("restatement")]
+        # a premise against a sentence of its own translation: entailment, a probe of its own
+        sets["cross-restatement-test"] = [r | {"lang": "made"} for r in rows if r["source"].endswith("restatement")]
     # Restatements and in-passage pairs (restatement_pairs) made from held-out pairs: a sentence
     # checked against its own article must be entailment, and an unrelated sentence beside a
     # premise must not change the label. Their own "language", out of the per-language totals.

@@ -51,6 +51,9 @@ def parse_args(argv=None):
                    help="add N restatement / in-passage pairs made from training premises (nli_data.restatement_pairs)")
     p.add_argument("--init", type=Path, help="start from an exported judge (a folder with model.safetensors) instead of e5")
     p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--keep-every", type=int, default=0, metavar="N",
+                   help="also keep the checkpoint of every N-th step as OUT/stepN/checkpoint.pt, to export and "
+                        "compare later (held-out NLI accuracy alone does not pick the judge: training/README.md)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--no-bf16", action="store_true")
     p.add_argument("--resume", action="store_true")
@@ -229,6 +232,11 @@ def main(argv=None) -> int:
             log.flush()
         if step % args.save_every == 0 or step == args.steps:
             save_checkpoint(ckpt_path, net, opt, step, args)
+            if args.keep_every and step % args.keep_every == 0:
+                kept = args.out / f"step{step}" / "checkpoint.pt"
+                kept.parent.mkdir(exist_ok=True)
+                kept.unlink(missing_ok=True)
+                os.link(ckpt_path, kept)  # the next save replaces checkpoint.pt; this link keeps this one
             net.train()
     bar.close()
     print(f"done: {step} steps in {time.time() - started:.0f} s; checkpoint {ckpt_path}", file=sys.stderr)
