@@ -3,7 +3,8 @@
 The pipeline:
 1. score every sentence of the retrieved passages against the question (e5 cosine plus small
    bonuses for shared words and for holding the kind of thing asked: a number, a time);
-2. abstain when even the best sentence scores below `abstain_below`: nothing relevant;
+2. abstain when even the best sentence scores below `abstain_below`: nothing relevant, or when
+   the question names something (a person, place, organisation) no retrieved passage names;
 3. with an LLM: prompt it with the numbered passages, then validate its reply sentence by
    sentence (grounding.py): every sentence must be supported by a retrieved passage, whose
    number it then cites; citations to passages that were not retrieved are removed and counted.
@@ -25,13 +26,14 @@ from .grounding import Grounding, Support
 from .llm import LLM, OnToken
 from .retrieval import Retriever
 from .settings import AnswerSettings
-from .text import detect_language, keyword_tokens, sentence_spans
+from .text import detect_language, fold, keyword_tokens, sentence_spans
 from .types import Answer, Citation, Hit
 
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 # "…Gladkov. [1]": a citation after the full stop belongs to the sentence before it.
 TRAILING_CITATIONS = re.compile(r"([.!?…])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+ROMAN = re.compile(r"[IVXLCDM]+")
 NOT_IN_SOURCES = "NOT_IN_SOURCES"
 # Question words asking for a quantity or a time: sentences holding one get a small bonus.
 ASKS_NUMBER = re.compile(r"\b(how many|how much|quanti|quante|quanto|quanta|combien|cuántos|wie viele)\b", re.I)
@@ -130,12 +132,42 @@ class Answerer:
     def relevant(self, evidence: list[Evidence]) -> bool:
         return bool(evidence) and evidence[0].score >= self.settings.abstain_below
 
+    def unnamed(self, question: str, hits: list[Hit]) -> list[str]:
+        """The names a question asks about when no retrieved passage names any of them (else []).
+
+        A question about "Operation Anvil" cannot be answered by passages that never mention it,
+        however close their sentences score: nearest is not answering. Only passages in the
+        question's language can tell, and countries do not count (below)."""
+        lang = detect_language(question) or self.retriever.corpus_lang
+        # A Roman numeral ("il XXI secolo") is an ordinal, not a name; news names a country by
+        # its capital or government ("Mosca rivendica…" for Russia), so a country does not count.
+        asked = [n.text for n in facts.extract(question, lang).names
+                 if not ROMAN.fullmatch(n.text) and not facts.is_country(n.text)]
+        if not asked:
+            return []
+        for hit in hits:
+            doc = self.retriever.data.documents[hit.doc_id]
+            if lang and doc.lang and doc.lang != lang:
+                return []  # names translate ("General Staff" / "Stato maggiore"): no telling
+            text = self.grounding.visible_text(hit)
+            folded = fold(text)
+            if any(fold(name) in folded for name in asked):
+                return []
+            said = [n.text for n in facts.extract(text, doc.lang).names]
+            if any(facts.same_name(a, b) for a in asked for b in said):
+                return []
+        return asked
+
     # -- answers ----------------------------------------------------------------------
 
     def answer(self, question: str, hits: list[Hit], llm: LLM | None, reason: str,
                on_token: OnToken | None = None) -> tuple[Answer, float]:
         """The answer and the time spent generating, in ms (0 when no model was asked)."""
         evidence = self.evidence(question, hits)
+        unnamed = self.unnamed(question, hits)
+        if unnamed:
+            why = f"no retrieved passage names {', '.join(unnamed)}"
+            return self.abstain(question, hits, llm.name if llm else "extractive", f"{reason}; {why}"), 0.0
         if llm is None:
             answer, generation_ms = self.extractive(question, hits, evidence, reason), 0.0
         elif not self.relevant(evidence):

@@ -157,6 +157,11 @@ def _territories() -> dict[str, str]:
     return names
 
 
+def is_country(name: str) -> bool:
+    """A country or region name in any of our languages ("Russia", "Stati Uniti")."""
+    return fold(name) in _territories()
+
+
 # -- extraction -------------------------------------------------------------------------------
 
 

@@ -61,6 +61,17 @@ def test_abstains_in_the_question_language_when_the_sources_do_not_cover_it(corp
     assert language_word in answer.answer
 
 
+@pytest.mark.parametrize("question", [
+    "Per quante ore è rimasto fermo il traghetto Poseidon?",     # another ferry than the articles'
+    "Quanto è costato il restauro della pinacoteca di Brescia?",  # another city
+])
+def test_a_question_about_something_no_passage_names_is_not_answered_by_the_nearest_sentence(corpus_bot, question):
+    # The nearest sentences are about the ferry Aurora and Bergamo's gallery: close, but no answer.
+    answer = corpus_bot.ask(question, backend="extractive")
+    assert answer.abstained and answer.citations == [], answer.answer
+    assert "no retrieved passage names" in answer.backend_reason
+
+
 def test_ask_json_is_the_documented_object(corpus_index):
     result = run_rag("ask", "Quanto è costato il restauro della pinacoteca?", "--backend", "extractive",
                      "--json", "--index", str(corpus_index))
