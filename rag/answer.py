@@ -26,7 +26,7 @@ from .grounding import Grounding, Support
 from .llm import LLM, OnToken
 from .retrieval import Retriever
 from .settings import AnswerSettings
-from .text import detect_language, fold, keyword_tokens, sentence_spans
+from .text import fold, keyword_tokens, sentence_spans
 from .types import Answer, Citation, Hit
 
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -102,7 +102,7 @@ class Answerer:
     def evidence(self, question: str, hits: list[Hit]) -> list[Evidence]:
         """Every sentence of the passages, scored against the question, best first."""
         q = self.retriever.query_vector(question)
-        lang = detect_language(question) or self.retriever.corpus_lang
+        lang = self.retriever.language(question)
         q_words = set(keyword_tokens(question, lang))
         asks_number, asks_time = ASKS_NUMBER.search(question), ASKS_TIME.search(question)
         seen: set[tuple[str, int]] = set()
@@ -138,7 +138,7 @@ class Answerer:
         A question about "Operation Anvil" cannot be answered by passages that never mention it,
         however close their sentences score: nearest is not answering. Only passages in the
         question's language can tell, and countries do not count (below)."""
-        lang = detect_language(question) or self.retriever.corpus_lang
+        lang = self.retriever.language(question)
         # A Roman numeral ("il XXI secolo") is an ordinal, not a name; news names a country by
         # its capital or government ("Mosca rivendica…" for Russia), so a country does not count.
         asked = [n.text for n in facts.extract(question, lang).names
@@ -163,11 +163,11 @@ class Answerer:
     def answer(self, question: str, hits: list[Hit], llm: LLM | None, reason: str,
                on_token: OnToken | None = None) -> tuple[Answer, float]:
         """The answer and the time spent generating, in ms (0 when no model was asked)."""
-        evidence = self.evidence(question, hits)
         unnamed = self.unnamed(question, hits)
         if unnamed:
             why = f"no retrieved passage names {', '.join(unnamed)}"
             return self.abstain(question, hits, llm.name if llm else "extractive", f"{reason}; {why}"), 0.0
+        evidence = self.evidence(question, hits)
         if llm is None:
             answer, generation_ms = self.extractive(question, hits, evidence, reason), 0.0
         elif not self.relevant(evidence):
@@ -207,7 +207,7 @@ class Answerer:
 
     def add_conflicts(self, answer: Answer, evidence: list[Evidence]) -> None:
         """Say that the sources disagree, quote and cite each side, and list the conflicts."""
-        lang = detect_language(answer.question) or self.retriever.corpus_lang
+        lang = self.retriever.language(answer.question)
         cited = {c.n for c in answer.citations}
         for a, b, value_a, value_b in self.conflicts(answer.question, evidence):
             answer.conflicts.append({
@@ -223,7 +223,7 @@ class Answerer:
                 cited |= {e.n for e in missing}
 
     def abstain(self, question: str, hits: list[Hit], backend: str, reason: str) -> Answer:
-        lang = detect_language(question) or self.retriever.corpus_lang
+        lang = self.retriever.language(question)
         return Answer(question=question, answer=prompts.message("abstain", lang), abstained=True,
                       citations=[], backend=backend, backend_reason=reason, passages=hits)
 
@@ -246,7 +246,7 @@ class Answerer:
     def generate(self, question: str, hits: list[Hit], evidence: list[Evidence], llm: LLM,
                  reason: str, on_token: OnToken | None = None) -> tuple[Answer, float]:
         """Ask the LLM, then validate; returns the answer and the generation time in ms."""
-        lang = detect_language(question) or self.retriever.corpus_lang or "en"
+        lang = self.retriever.language(question) or "en"
         passages = "\n".join(
             prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date",
                            text=prompts.as_data(self.grounding.visible_text(h)))

@@ -24,7 +24,7 @@ from . import facts
 from .documents import DATELINE
 from .injection import InjectionDetector
 from .retrieval import Retriever
-from .text import detect_language, keyword_tokens, looks_like_heading
+from .text import keyword_tokens, looks_like_heading
 from .types import Hit
 
 LEXICAL_WEIGHT = 0.10
@@ -159,7 +159,7 @@ class Grounding:
         """Each passage against the statement, best score first."""
         if vector is None:
             vector = self.embed([statement])[0]
-        lang = detect_language(statement) or self.retriever.corpus_lang
+        lang = self.retriever.language(statement)
         stated = facts.extract(statement, lang)
         results = []
         for n, hit in passages:

@@ -55,6 +55,11 @@ class Retriever:
         langs = Counter(d.lang for d in data.documents.values() if d.lang)
         self.corpus_lang = langs.most_common(1)[0][0] if langs else None
 
+    def language(self, text: str) -> str | None:
+        """The language of a question or claim; a text too short to tell is taken to be in the
+        corpus's language."""
+        return detect_language(text) or self.corpus_lang
+
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last few are kept, as answering needs it again."""
         if query not in self._query_vectors:
@@ -87,7 +92,7 @@ class Retriever:
     def keyword(self, query: str, depth: int) -> tuple[list[tuple[int, float]], float]:
         """BM25 ranking, and the share of the query's words the corpus knows at all."""
         vocab = self.data.bm25.vocab_dict
-        all_tokens = keyword_tokens(query, detect_language(query) or self.corpus_lang)
+        all_tokens = keyword_tokens(query, self.language(query))
         tokens = [t for t in all_tokens if t in vocab]
         if not tokens or not self.data.chunks:
             return [], 0.0

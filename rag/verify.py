@@ -38,7 +38,6 @@ from .answer import Answerer
 from .grounding import Premise
 from .llm import LLM
 from .settings import VerifySettings
-from .text import detect_language
 from .types import STANCES, EvidenceItem, Hit, Verdict
 
 STANCE_SCHEMA = {
@@ -88,7 +87,7 @@ class Verifier:
 
     def check(self, claim: str, hits: list[Hit], llm: LLM | None, reason: str) -> tuple[Verdict, float]:
         """The verdict and the time spent in the model, in ms."""
-        lang = detect_language(claim) or self.answerer.retriever.corpus_lang
+        lang = self.answerer.retriever.language(claim)
         backend = llm.name if llm else "extractive"
         evidence = self.answerer.evidence(claim, hits)
         if not self.answerer.relevant(evidence):

@@ -12,9 +12,9 @@ same label, cosine >= MIN_COSINE). Each matched pair of translations gives the p
 with the hypothesis of the other, both ways, and a cross-language restatement: the premise of
 one with a sentence of its own translation as the hypothesis, entailment (an English claim that
 restates an Italian article's sentence in other words is what a fact-checker meets most, and
-the public sets' near-identical pairs are minimal edits labelled contradiction). Training pairs come from training splits only; the
-RTE-3 test sets, matched the same way, give a held-out cross-language set (eval_nli.py reads
-it when it is there). FEVER-IT's checked test is not used.
+the public sets' near-identical pairs are minimal edits labelled contradiction). Training pairs
+come from training splits only; the RTE-3 test sets, matched the same way, give a held-out
+cross-language set (eval_nli.py reads it when it is there). FEVER-IT's checked test is not used.
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ def parse_args(argv=None):
     p.add_argument("--no-bf16", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export", type=Path, help="write the trained judge to this folder and stop")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.keep_every and args.keep_every % args.save_every:
+        p.error(f"--keep-every must be a multiple of --save-every ({args.save_every}): only saved steps can be kept")
+    return args
 
 
 def batches(train: list[dict], batch: int, seed: int):
