@@ -168,8 +168,8 @@ def load_text_file(path: Path, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> 
     return [make_document(doc_id, title, text, str(path), body_start=body_start)]
 
 
-# Inline styles that hide an element from a reader: not displayed, invisible, zero-sized or
-# transparent text, or moved off the screen. (A class hidden by a style sheet is not seen here.)
+# Styles that hide an element from a reader: not displayed, invisible, zero-sized or
+# transparent text, or moved off the screen; inline or in the page's own <style> sheets.
 HIDING_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*(hidden|collapse)|font-size\s*:\s*0*(\.0+)?\s*(px|pt|em|rem|%)?\s*(;|!|$)"
     r"|opacity\s*:\s*0*(\.0+)?\s*(;|!|$)|color\s*:\s*transparent|clip\s*:\s*rect\(\s*0"
@@ -178,9 +178,43 @@ HIDING_STYLE = re.compile(
 )
 
 
+def hidden_by_style_sheets(root) -> list:
+    """Elements a <style> sheet of the page hides, by a rule for all media or for the screen.
+
+    A selector cssselect cannot translate (`:hover`, pseudo-elements) hides nothing: hover
+    and print rules are not what a reader sees on opening the page anyway. Linked style sheets
+    are not fetched (nothing is downloaded); their hidden text is indexed."""
+    import tinycss2
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+
+    def rules(nodes):
+        for node in nodes:
+            if node.type == "qualified-rule":
+                yield node
+            elif node.type == "at-rule" and node.lower_at_keyword == "media" and node.content is not None:
+                media = tinycss2.serialize(node.prelude).lower()
+                if "print" not in media and "speech" not in media:
+                    yield from rules(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
+
+    found = []
+    for style in root.iter("style"):
+        sheet = tinycss2.parse_stylesheet(style.text or "", skip_comments=True, skip_whitespace=True)
+        for rule in rules(sheet):
+            declarations = tinycss2.serialize(rule.content).replace("\n", " ")
+            if not any(HIDING_STYLE.search(d.strip()) for d in declarations.split(";")):
+                continue
+            try:
+                found += CSSSelector(tinycss2.serialize(rule.prelude).strip())(root)
+            except (SelectorError, SyntaxError, ValueError):
+                continue
+    return found
+
+
 def without_hidden(html: str) -> str:
     """The page without the elements its readers cannot see (`hidden`, `aria-hidden="true"`, a
-    hiding inline style): text planted there for a model must not become evidence."""
+    hiding inline style or style-sheet rule): text planted there for a model must not become
+    evidence."""
     import lxml.html  # trafilatura's own parser
 
     try:
@@ -190,6 +224,7 @@ def without_hidden(html: str) -> str:
     hidden = [el for el in root.iter() if isinstance(el.tag, str) and (
         el.get("hidden") is not None or (el.get("aria-hidden") or "").strip().lower() == "true"
         or HIDING_STYLE.search(el.get("style") or ""))]
+    hidden += [el for el in hidden_by_style_sheets(root) if el.tag not in ("html", "body")]
     for el in hidden:
         if el.getparent() is not None:
             el.drop_tree()

@@ -62,6 +62,21 @@ def test_bad_files_are_warned_about_and_the_rest_ingested(tmp_path):
     assert len(warnings) == 3 and "Traceback" not in result.stderr
 
 
+def test_the_size_cap_is_set_from_the_environment(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "small.txt").write_text("Ferry news\nThe ferry left at dawn.\n", encoding="utf-8")
+    (tmp_path / "in" / "big.txt").write_text("Big article\n" + "The ferry left at dawn. " * 200, encoding="utf-8")
+    result = run_rag("ingest", str(tmp_path / "in"), "--index", str(tmp_path / "idx"),
+                     env={"RAG_INDEX_MAX_FILE_MB": "0.002"})  # ~2 KB: big.txt is 4.8 KB
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "big.txt" in warning and "larger than" in warning
+    refused = run_rag("ingest", str(tmp_path / "in"), "--index", str(tmp_path / "idx2"),
+                      env={"RAG_INDEX_MAX_FILE_MB": "0"})
+    assert refused.returncode != 0 and "max_file_mb" in refused.stderr and "Traceback" not in refused.stderr
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [

