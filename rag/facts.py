@@ -87,6 +87,16 @@ class Name:
     of: bool = False  # after "di"/"of": the complement of a role ("governatore di Belgorod")
 
 
+@dataclass(frozen=True)
+class Role:
+    """A person named with an office: "il ministro degli Esteri russo Serghei Lavrov"."""
+
+    person: str  # "Serghei Lavrov"
+    text: str  # the office as written: "ministro degli Esteri russo"
+    head: str  # the office's noun, stemmed: "ministr"
+    qualifiers: frozenset[str]  # the other words of the office, stemmed: {"ester", "russ"}
+
+
 @dataclass
 class Facts:
     quantities: list[Quantity] = field(default_factory=list)
@@ -94,13 +104,14 @@ class Facts:
     names: list[Name] = field(default_factory=list)
     negated: bool = False
     nationalities: set[str] = field(default_factory=set)  # language codes: "crisi ucraina" -> {"uk"}
+    roles: list[Role] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Clash:
     """The source gives another value for something the statement asserts."""
 
-    kind: str  # number | date | name
+    kind: str  # number | date | name | role
     statement: str  # what the statement says
     source: str  # what the source says instead
 
@@ -313,7 +324,144 @@ def extract(text: str, lang: str | None = None) -> Facts:
 
     words = {fold(w) for _, _, w in tokens}
     negations = _NEGATIONS.get(lang or "", set()) | (_NEGATIONS["en"] if lang is None else set())
-    return Facts(quantities, dates, names, negated=bool(words & negations), nationalities=nationalities(text, lang))
+    return Facts(quantities, dates, names, negated=bool(words & negations), nationalities=nationalities(text, lang),
+                 roles=_roles(text, tokens, lang))
+
+
+# -- roles: who holds which office ------------------------------------------------------------
+
+# Nouns of an office, folded, in the languages text.py tells apart.
+_OFFICES = {
+    "ministro", "ministra", "presidente", "presidentessa", "segretario", "segretaria", "governatore",
+    "governatrice", "sindaco", "sindaca", "portavoce", "direttore", "direttrice", "ambasciatore",
+    "ambasciatrice", "premier", "cancelliere", "comandante", "procuratore", "procuratrice", "capo",
+    "minister", "president", "secretary", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson",
+    "director", "ambassador", "chancellor", "commander", "prosecutor", "chief", "chairman", "chairwoman",
+    "ministre", "secretaire", "gouverneur", "maire", "porte-parole", "directeur", "directrice", "ambassadeur",
+    "chancelier", "prasident", "prasidentin", "ministerin", "burgermeister", "burgermeisterin", "sprecher",
+    "sprecherin", "kanzler", "kanzlerin", "botschafter", "alcalde", "alcaldesa", "gobernador",
+    "gobernadora", "secretario", "secretaria", "embajador", "embajadora", "governador", "governadora",
+    "prefeito", "prefeita", "embaixador", "embaixadora",
+}
+# Words that join an office to what it is of: "ministro degli Esteri", "Secretary of State".
+_OF = {"di", "del", "dello", "della", "dei", "degli", "delle", "dell", "d", "of", "the", "for", "de", "du", "des",
+       "la", "le", "l", "der", "des", "fur", "da", "do", "dos", "das", "al", "allo", "alla", "agli", "alle"}
+_ARTICLES = {"il", "lo", "la", "l", "i", "gli", "le", "un", "una", "uno", "the", "a", "an", "der", "die", "das",
+             "el", "los", "las", "o", "os", "as", "un", "une", "ein", "eine", "nuovo", "nuova", "new", "current",
+             "attuale", "former", "ex"}
+_COPULAS = {"e", "è", "was", "is", "era", "fu", "sara", "diventato", "diventata", "stato", "stata", "est", "ist",
+            "war", "es", "fue", "foi", "became", "remains", "resta", "rimane", "been", "has", "ha"}
+# English puts the qualifiers before the office: "Russian Foreign Minister Sergei Lavrov".
+_BEFORE = {"foreign", "defence", "defense", "interior", "finance", "economy", "justice", "health", "prime",
+           "deputy", "vice", "state", "regional", "national", "federal", "acting", "general", "press"}
+
+
+def _roles(text: str, tokens, lang: str | None) -> list[Role]:
+    """Who holds which office, as the text says it: "OFFICE [of ...] [,] Person" ("il governatore
+    di Belgorod, Vyacheslav Gladkov") or "Person is [the] OFFICE ..." ("Rubio è il ministro
+    degli Esteri russo"). Only these plain forms; anything else states no role."""
+    from .text import _stemmer
+
+    stem = _stemmer(lang if lang in LOCALES else "en").stemWord
+    language = _language_words()
+    nationality = {k[1] for k in _nationality_stems()}
+
+    def gap(a: int, b: int) -> str:
+        return text[tokens[a][1] : tokens[b][0]]
+
+    def capital(i: int) -> bool:
+        w = tokens[i][2]
+        return w[:1].isupper() and fold(w) not in _all_stopwords()
+
+    def person_at(i: int, step: int) -> str:
+        """The capitalised run (up to 3 words) starting at token i, read forward or backward."""
+        run = [i]
+        while len(run) < 3 and 0 <= run[-1] + step < len(tokens) and capital(run[-1] + step) \
+                and re.fullmatch(r"[ \t]+", gap(*sorted((run[-1], run[-1] + step)))):
+            run.append(run[-1] + step)
+        a, b = min(run), max(run)
+        return text[tokens[a][0] : tokens[b][1]]
+
+    def qualifier(i: int) -> bool:  # "Russian", "foreign", "Ukraine" before the office
+        f = fold(tokens[i][2])
+        return f in _BEFORE or f in language or stem(f) in nationality or capital(i)
+
+    roles = []
+    for i, (_, _, word) in enumerate(tokens):
+        if fold(word) not in _OFFICES:
+            continue
+        first = i
+        while first > 0 and i - first < 3 and re.fullmatch(r"[ \t]+", gap(first - 1, first)) and qualifier(first - 1) \
+                and fold(tokens[first - 1][2]) not in _OFFICES:
+            first -= 1
+        last, person, of = i, None, False
+        j = i + 1
+        while j < len(tokens) and j - i <= 7:
+            between = gap(j - 1, j)
+            f = fold(tokens[j][2])
+            if not re.fullmatch(r"[ \t]*,?[ \t]*|['’]", between):
+                break
+            if "," in between:  # "il governatore di Belgorod, Vyacheslav Gladkov"
+                if capital(j):
+                    person = person_at(j, 1)
+                break
+            if capital(j) and fold(tokens[j - 1][2]) not in _OF and not (
+                    capital(j - 1) and j - 1 > i) and f not in language and stem(f) not in nationality:
+                person = person_at(j, 1)  # "il ministro Lavrov", "Foreign Minister Sergei Lavrov"
+                break
+            # what the office is of, with its adjectives: "degli Esteri russo", "dell'autorità
+            # portuale"; a lowercase word right after the noun is a verb as often ("ha incontrato")
+            if f in _OF or capital(j) or f in language or stem(f) in nationality or (of and f not in _COPULAS):
+                of = of or f in _OF
+                last = j
+                j += 1
+                continue
+            break
+        if person is None and last - i >= 3 and all(capital(t) for t in range(last - 2, last + 1)):
+            # "Secretary of State Marco Rubio": the office's name runs into the person's
+            person, last = text[tokens[last - 1][0] : tokens[last][1]], last - 2
+        while last > i and fold(tokens[last][2]) in _OF:  # "governatore della" + a name-less rest
+            last -= 1
+        if person is None:  # "Rubio è il ministro …", "Lavrov is the Russian foreign minister"
+            k = first - 1
+            while k >= 0 and fold(tokens[k][2]) in _ARTICLES:
+                k -= 1
+            copulas = 0
+            while k >= 0 and fold(tokens[k][2]) in _COPULAS and copulas < 2:
+                k, copulas = k - 1, copulas + 1
+            if copulas and k >= 0 and capital(k):
+                person = person_at(k, -1)
+        if not person or fold(person) in _territories():
+            continue
+        words_ = [fold(tokens[t][2]) for t in range(first, last + 1)]
+        office = text[tokens[first][0] : tokens[last][1]]
+        qualifiers = frozenset(stem(w) for w in words_ if w not in _OF and w not in _PLACE_NOUNS
+                               and w != fold(word) and len(w) > 1)
+        roles.append(Role(person, office, stem(fold(word)), qualifiers))
+    return roles
+
+
+def role_clashes(statement: Facts, source: Facts) -> list[Clash]:
+    """Offices the source gives to someone else, or people the source gives another office of
+    the same kind: "Rubio è il ministro degli Esteri russo" against "il ministro degli Esteri
+    russo Serghei Lavrov"; "Gladkov è il governatore di Kursk" against "il governatore di
+    Belgorod, Vyacheslav Gladkov". A person may hold several offices: only one of the same
+    kind (noun) with other qualifiers clashes, and only when no office the source gives them fits."""
+    clashes = []
+    for role in statement.roles:
+        same_person = [r for r in source.roles if same_name(r.person, role.person)]
+        same_office = [r for r in source.roles if r.head == role.head and r.qualifiers == role.qualifiers]
+        if any(r.head == role.head and role.qualifiers <= r.qualifiers for r in same_person):
+            continue  # the source says so
+        other = next((r for r in same_office if not same_name(r.person, role.person)), None)
+        if other is not None:
+            clashes.append(Clash("role", f"{role.person}, {role.text}", f"{other.person}, {other.text}"))
+            continue
+        rival = next((r for r in same_person if r.head == role.head and r.qualifiers and role.qualifiers
+                      and not (r.qualifiers <= role.qualifiers)), None)
+        if rival is not None:
+            clashes.append(Clash("role", f"{role.person}, {role.text}", f"{rival.person}, {rival.text}"))
+    return clashes
 
 
 def _next_is_capital(tokens, i: int) -> bool:
@@ -345,7 +493,8 @@ def same_name(a: str, b: str) -> bool:
         return True
     wa = [w for w in re.findall(r"\w+", fa) if len(w) >= 3 and w not in _all_stopwords()]
     wb = [w for w in re.findall(r"\w+", fb) if len(w) >= 3 and w not in _all_stopwords()]
-    return any(x == y or (min(len(x), len(y)) >= 4 and fuzz.ratio(x, y) >= NAME_SIMILARITY)
+    # spellings of one name begin alike ("Sergej"/"Serghei"); "Peter" is not "Esteri"
+    return any(x == y or (x[0] == y[0] and min(len(x), len(y)) >= 4 and fuzz.ratio(x, y) >= NAME_SIMILARITY)
                for x in wa for y in wb)
 
 
@@ -423,6 +572,7 @@ def compare(statement: Facts, source: Facts, one_sentence: bool = False) -> Comp
         else:
             result.missing.append(f"name: {name.text}")
             result.names_missing += 1
+    result.clashes += role_clashes(statement, source)
     return result
 
 

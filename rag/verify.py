@@ -7,12 +7,15 @@
    passage's sentences closest to the claim and the passage as a whole (a claim may join two
    sentences). Headings and text addressed to a model are never premises.
    - supports: some premise entails the claim with P(entailment) >= `entail_threshold`,
-     and states no other number, date or place than the claim (facts.py);
-   - refutes: some premise contradicts it with P(contradiction) >= `contradict_threshold`,
-     or a premise that bears on the claim gives another number, date or place for it and the
-     judge leans that way (P(contradiction) >= `clash_contradiction`);
+     states no other number, date, place or office holder than the claim (facts.py), and the
+     passage states every number, date and name the claim asserts (`unstated`);
+   - refutes: some premise contradicts it with P(contradiction) >= `contradict_threshold`;
+     or the premise the judge finds entailing gives another number, date, place or office
+     holder (judges read those loosely, the fact check does not); or a premise that bears on
+     the claim gives another one and the judge leans that way (P(contradiction) >=
+     `clash_contradiction`);
    - otherwise unrelated. Precision first: a false SUPPORTED is the worst error there is.
-   The fact checks (another number, date, place) are the rationale when they apply; each
+   The fact checks (another number, date, place, office) are the rationale when they apply; each
    stance carries the judge's probability.
    An LLM backend judges the passages that bear on the claim and that the judge leaves open,
    with structured output (a JSON schema) validated before use; a reply outside the schema
@@ -34,10 +37,11 @@ from string import Template
 import numpy as np
 
 from . import facts, prompts
-from .answer import Answerer
+from .answer import ROMAN, Answerer
 from .grounding import Premise
 from .llm import LLM
 from .settings import VerifySettings
+from .text import fold, words
 from .types import STANCES, EvidenceItem, Hit, Verdict
 
 STANCE_SCHEMA = {
@@ -155,10 +159,21 @@ class Verifier:
         entailing = max(judged, key=lambda x: x[1][ENTAILMENT])
         contradicting = max(judged, key=lambda x: x[1][CONTRADICTION])
         p_e, p_c = float(entailing[1][ENTAILMENT]), float(contradicting[1][CONTRADICTION])
-        # Support needs entailment, and no fact of the premise may say otherwise.
+        # Support needs entailment, no fact of the premise saying otherwise, and every fact the
+        # claim asserts stated in the passage: the judge reads a name or a number it has never
+        # seen as a detail ("the governor Roman Starovoit" against "the governor Vyacheslav Gladkov").
         if p_e >= s.entail_threshold and p_e > p_c and not clashes(entailing[0]):
             p = entailing[0]
-            return made("supports", p, rationale("entails", lang, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
+            missing = self.unstated(stated, hit, lang)
+            if not missing:
+                return made("supports", p, rationale("entails", lang, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
+            return Judgement(n, hit, "unrelated", rationale("unstated", lang, what=", ".join(missing)), p.start,
+                             p.end, strength, name, contradiction=round(p_c, 3))
+        if p_e >= s.entail_threshold and p_e > p_c:
+            # the judge finds the sentence says what the claim says but for a fact it gives
+            # otherwise: judges read numbers loosely, the fact check does not
+            p = entailing[0]
+            return made("refutes", p, against(p), p_e)
         if p_c >= s.contradict_threshold:
             # the contradicting premise that shows a fact clash explains itself best
             confident = [x[0] for x in judged if x[1][CONTRADICTION] >= s.contradict_threshold]
@@ -173,6 +188,27 @@ class Verifier:
         p = entailing[0]
         return Judgement(n, hit, "unrelated", rationale("unrelated", lang), p.start, p.end, strength, name,
                          contradiction=round(p_c, 3))
+
+    def unstated(self, stated: facts.Facts, hit: Hit, lang: str | None) -> list[str]:
+        """The numbers, dates, places and names the claim asserts that the passage does not state.
+
+        Across languages only numbers and dates count: names and places translate ("Geneva" /
+        "Ginevra", "General Staff" / "Stato maggiore"). Countries never count: news names a
+        country by its capital or government ("Mosca" for Russia), or by its adjective."""
+        doc = self.grounding.data.documents[hit.doc_id]
+        text = f"{doc.title}\n{self.grounding.visible_text(hit)}"  # the title names the article's subject
+        missing = facts.compare(stated, facts.extract(text, doc.lang)).missing
+        same_language = not (lang and doc.lang and doc.lang != lang)
+        said = set(words(fold(text)))
+        kept = []
+        for m in missing:
+            kind, what = m.split(": ", 1)
+            if kind in ("number", "date"):
+                kept.append(what)
+            elif same_language and not facts.is_country(what) and not ROMAN.fullmatch(what) \
+                    and not any(w in said for w in words(fold(what)) if len(w) > 3):
+                kept.append(what)  # a person named once in full, then by surname ("Hodges") is named
+        return kept
 
     # -- judging with a model ---------------------------------------------------------------
 

@@ -84,3 +84,26 @@ def test_a_country_is_found_by_its_adjective():
     said = extract("The talks are about the crisis in Poland.", "en")
     assert compare(said, extract("I colloqui riguardano la crisi polacca.", "it")).missing == []
     assert compare(said, extract("I colloqui riguardano la crisi ungherese.", "it")).hard_missing == ["place: Poland"]
+
+
+SOURCE_IT = ("Il sindaco di Trieste, Paolo Rinaldi, ha incontrato il ministro dei Trasporti sloveno Janez Kos "
+             "e la presidente dell’autorità portuale, Elena Bassi.")
+SOURCE_EN = "Slovenian Transport Minister Janez Kos met Trieste's mayor Paolo Rinaldi and port authority officials."
+
+
+@pytest.mark.parametrize("claim, lang, source, clash", [
+    ("Janez Kos è il sindaco di Trieste.", "it", SOURCE_IT, "Paolo Rinaldi"),  # someone else holds it
+    ("Elena Bassi è il ministro dei Trasporti sloveno.", "it", SOURCE_IT, "Janez Kos"),
+    ("Paolo Rinaldi è il sindaco di Capodistria.", "it", SOURCE_IT, "sindaco di Trieste"),  # same office, elsewhere
+    ("Paolo Rinaldi is the Slovenian Transport Minister.", "en", SOURCE_EN, "Janez Kos"),
+    ("Paolo Rinaldi è il sindaco di Trieste.", "it", SOURCE_IT, None),  # what the source says
+    ("La presidente dell’autorità portuale, Elena Bassi, era presente.", "it", SOURCE_IT, None),
+    ("Janez Kos is the Slovenian Transport Minister.", "en", SOURCE_EN, None),
+    ("Il presidente ha incontrato Rinaldi.", "it", SOURCE_IT, None),  # no person named with an office
+])
+def test_an_office_given_to_the_wrong_person_is_a_clash(claim, lang, source, clash):
+    clashes = [c for c in compare(extract(claim, lang), extract(source, lang)).clashes if c.kind == "role"]
+    if clash is None:
+        assert clashes == []
+    else:
+        assert len(clashes) == 1 and clash in clashes[0].source, clashes

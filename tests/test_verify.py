@@ -56,7 +56,7 @@ def climate_bot(tmp_path_factory):
     pytest.param("The dock workers' strike in Livorno lasted 48 hours.", "SUPPORTED", marks=pytest.mark.xfail(
         strict=True, reason="known weakness: cross-language entailment is not confident enough (model card)")),
     ("Lo sciopero dei portuali di Livorno è durato 72 ore.", "REFUTED"),  # a number
-    pytest.param("Giulia Conti è la presidente dell’autorità portuale.", "REFUTED", marks=pytest.mark.xfail(strict=True, reason="known weakness: the judge entails a role given to the wrong person (model card)")),  # a role
+    ("Giulia Conti è la presidente dell’autorità portuale.", "REFUTED"),  # a role given to the wrong person
     ("Marco Ferretti ha detto che lo sciopero non è illegittimo.", "REFUTED"),  # a negation
     ("Il porto di Livorno chiuderà definitivamente a dicembre.", "NOT_ENOUGH_INFO"),  # not covered
     ("Il sindaco di Firenze si è dimesso.", "NOT_ENOUGH_INFO"),  # off topic
@@ -70,8 +70,8 @@ def test_verdicts(bot, claim, verdict):
 
 @pytest.mark.parametrize("claim", [
     "La Francia ha offerto di ospitare il prossimo vertice europeo sul clima.",  # another country
-    pytest.param("Klaus Weber è il ministro degli Esteri portoghese.", marks=pytest.mark.xfail(strict=True, reason="known weakness: the judge entails a role given to the wrong person (model card)")),  # the wrong person
-    pytest.param("Ana Costa è la ministra dell’Ambiente tedesca.", marks=pytest.mark.xfail(strict=True, reason="known weakness: the judge entails a role given to the wrong person (model card)")),
+    "Klaus Weber è il ministro degli Esteri portoghese.",  # the wrong person
+    "Ana Costa è la ministra dell’Ambiente tedesca.",
     "La Germania non ha offerto di ospitare il vertice sul clima.",  # negated
     "La polizia ha effettuato 35 arresti durante le proteste.",  # the number of another unit
     "Germany refused to host the next European climate summit.",
@@ -87,10 +87,27 @@ def test_traps_are_never_supported(climate_bot, claim):
     ("La polizia ha effettuato 12 arresti durante le proteste.", "SUPPORTED"),
     ("La polizia ha effettuato 40 arresti durante le proteste.", "REFUTED"),
     ("La Germania non ha offerto di ospitare il vertice sul clima.", "REFUTED"),
+    ("Klaus Weber è il ministro dell’Ambiente tedesco.", "SUPPORTED"),
+    ("Klaus Weber è il ministro degli Esteri portoghese.", "REFUTED"),
 ])
 def test_the_traps_true_and_false_versions(climate_bot, claim, verdict):
     result = climate_bot.check(claim, backend="extractive")
     assert result.verdict == verdict, [(e.n, e.stance, e.rationale) for e in result.evidence]
+
+
+def test_a_role_given_to_someone_else_is_refuted_naming_who_holds_it(climate_bot):
+    result = climate_bot.check("Ana Costa è la ministra dell’Ambiente tedesca.", backend="extractive")
+    assert result.verdict == "REFUTED"
+    [why] = [e.rationale for e in result.evidence if e.stance == "refutes"][:1]
+    assert "Klaus Weber" in why and "carica" in why  # the rationale is in the claim's language
+
+
+def test_a_person_the_passage_never_names_is_not_supported(climate_bot):
+    # the offer is in the article, who announced it is not (the judge alone entails it)
+    result = climate_bot.check("Peter Schmidt ha annunciato che la Germania ha offerto di ospitare il prossimo "
+                               "vertice europeo sul clima.", backend="extractive")
+    assert result.verdict == "NOT_ENOUGH_INFO", [(e.n, e.stance, e.rationale) for e in result.evidence]
+    assert any("Peter Schmidt" in e.rationale for e in result.evidence)
 
 
 def test_every_stance_carries_the_judges_probability_and_the_claims_language(climate_bot):
