@@ -66,6 +66,7 @@ class Desk:
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
         self._cancel = threading.Event()  # set by the Cancel button; the ingest stops at its next batch
+        self._cancel_guard = threading.Lock()  # a press and the end of an upload do not interleave
 
     def current(self) -> FactChecker:
         """The bot on the index's live generation (another process may have written one)."""
@@ -136,7 +137,6 @@ class Desk:
                                       [], "error")
         if not self._ingesting.acquire(blocking=False):
             return render.ingest_html("Another upload is being indexed; try again when it is done.", [], "error")
-        self._cancel.clear()
         try:
             on_progress(0.05, "Checking files")
             accepted, rejected = [], []
@@ -153,7 +153,9 @@ class Desk:
             on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)} ({size / MB:.1f} MB)")
             return self._ingest(accepted, rejected, on_progress)
         finally:
-            self._ingesting.release()
+            with self._cancel_guard:  # the flag is only ever set while an upload runs, and is cleared at its end
+                self._cancel.clear()
+                self._ingesting.release()
             for path in map(Path, paths):  # Gradio's cached copy: the article now lives in uploads/
                 if path.resolve().is_relative_to(self.incoming.resolve()):
                     path.unlink(missing_ok=True)
@@ -163,9 +165,10 @@ class Desk:
 
     def cancel(self) -> bool:
         """Stop the upload being indexed, if there is one: nothing of it is written. True if one was."""
-        if self._ingesting.locked():
-            self._cancel.set()
-            return True
+        with self._cancel_guard:
+            if self._ingesting.locked():
+                self._cancel.set()
+                return True
         return False
 
     def _ingest(self, accepted: list[tuple[Path, str]], rejected: list[tuple[str, str]],
