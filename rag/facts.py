@@ -345,9 +345,9 @@ _OFFICES = {
 }
 # Words that join an office to what it is of: "ministro degli Esteri", "Secretary of State".
 _OF = {"di", "del", "dello", "della", "dei", "degli", "delle", "dell", "d", "of", "the", "for", "de", "du", "des",
-       "la", "le", "l", "der", "des", "fur", "da", "do", "dos", "das", "al", "allo", "alla", "agli", "alle"}
+       "la", "le", "l", "der", "fur", "da", "do", "dos", "das", "al", "allo", "alla", "agli", "alle"}
 _ARTICLES = {"il", "lo", "la", "l", "i", "gli", "le", "un", "una", "uno", "the", "a", "an", "der", "die", "das",
-             "el", "los", "las", "o", "os", "as", "un", "une", "ein", "eine", "nuovo", "nuova", "new", "current",
+             "el", "los", "las", "o", "os", "as", "une", "ein", "eine", "nuovo", "nuova", "new", "current",
              "attuale", "former", "ex"}
 _COPULAS = {"e", "è", "was", "is", "era", "fu", "sara", "diventato", "diventata", "stato", "stata", "est", "ist",
             "war", "es", "fue", "foi", "became", "remains", "resta", "rimane", "been", "has", "ha"}
