@@ -33,7 +33,6 @@ CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 # "…Gladkov. [1]": a citation after the full stop belongs to the sentence before it.
 TRAILING_CITATIONS = re.compile(r"([.!?…])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-ROMAN = re.compile(r"[IVXLCDM]+")
 NOT_IN_SOURCES = "NOT_IN_SOURCES"
 # Question words asking for a quantity or a time: sentences holding one get a small bonus.
 ASKS_NUMBER = re.compile(r"\b(how many|how much|quanti|quante|quanto|quanta|combien|cuántos|wie viele)\b", re.I)
@@ -139,10 +138,7 @@ class Answerer:
         however close their sentences score: nearest is not answering. Only passages in the
         question's language can tell, and countries do not count (below)."""
         lang = self.retriever.language(question)
-        # A Roman numeral ("il XXI secolo") is an ordinal, not a name; news names a country by
-        # its capital or government ("Mosca rivendica…" for Russia), so a country does not count.
-        asked = [n.text for n in facts.extract(question, lang).names
-                 if not ROMAN.fullmatch(n.text) and not facts.is_country(n.text)]
+        asked = [n.text for n in facts.extract(question, lang).names if facts.must_be_named(n.text)]
         if not asked:
             return []
         for hit in hits:

@@ -168,6 +168,16 @@ def _territories() -> dict[str, str]:
     return names
 
 
+_ROMAN = re.compile(r"[IVXLCDM]+")
+
+
+def must_be_named(name: str) -> bool:
+    """Whether a source has to name this name to speak of it. A Roman numeral ("il XXI secolo")
+    is an ordinal, not a name; news names a country by its capital or government ("Mosca
+    rivendica…" for Russia) or its adjective, so a country need not be named."""
+    return not _ROMAN.fullmatch(name) and not is_country(name)
+
+
 def is_country(name: str) -> bool:
     """A country or region name in any of our languages ("Russia", "Stati Uniti")."""
     return fold(name) in _territories()
@@ -360,11 +370,13 @@ def _roles(text: str, tokens, lang: str | None) -> list[Role]:
     """Who holds which office, as the text says it: "OFFICE [of ...] [,] Person" ("il governatore
     di Belgorod, Vyacheslav Gladkov") or "Person is [the] OFFICE ..." ("Rubio è il ministro
     degli Esteri russo"). Only these plain forms; anything else states no role."""
+    if not any(fold(w) in _OFFICES for _, _, w in tokens):  # most sentences name no office
+        return []
     from .text import _stemmer
 
     stem = _stemmer(lang if lang in LOCALES else "en").stemWord
     language = _language_words()
-    nationality = {k[1] for k in _nationality_stems()}
+    nationality = _nationality_stem_set()
 
     def gap(a: int, b: int) -> str:
         return text[tokens[a][1] : tokens[b][0]]
@@ -609,6 +621,11 @@ def _nationality_stems() -> dict[tuple[str, str], str]:
             if " " not in name and "_" not in language:
                 stems[(code, _stemmer(code).stemWord(fold(name)))] = language
     return stems
+
+
+@functools.lru_cache(maxsize=None)
+def _nationality_stem_set() -> frozenset[str]:
+    return frozenset(stem for _, stem in _nationality_stems())
 
 
 def nationalities(text: str, lang: str | None) -> set[str]:

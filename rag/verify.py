@@ -37,7 +37,7 @@ from string import Template
 import numpy as np
 
 from . import facts, prompts
-from .answer import ROMAN, Answerer
+from .answer import Answerer
 from .grounding import Premise
 from .llm import LLM
 from .settings import VerifySettings
@@ -162,18 +162,17 @@ class Verifier:
         # Support needs entailment, no fact of the premise saying otherwise, and every fact the
         # claim asserts stated in the passage: the judge reads a name or a number it has never
         # seen as a detail ("the governor Roman Starovoit" against "the governor Vyacheslav Gladkov").
-        if p_e >= s.entail_threshold and p_e > p_c and not clashes(entailing[0]):
+        if p_e >= s.entail_threshold and p_e > p_c:
             p = entailing[0]
+            if clashes(p):
+                # the judge finds the sentence says what the claim says but for a fact it gives
+                # otherwise: judges read numbers loosely, the fact check does not
+                return made("refutes", p, against(p), p_e)
             missing = self.unstated(stated, hit, lang)
             if not missing:
                 return made("supports", p, rationale("entails", lang, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
             return Judgement(n, hit, "unrelated", rationale("unstated", lang, what=", ".join(missing)), p.start,
                              p.end, strength, name, contradiction=round(p_c, 3))
-        if p_e >= s.entail_threshold and p_e > p_c:
-            # the judge finds the sentence says what the claim says but for a fact it gives
-            # otherwise: judges read numbers loosely, the fact check does not
-            p = entailing[0]
-            return made("refutes", p, against(p), p_e)
         if p_c >= s.contradict_threshold:
             # the contradicting premise that shows a fact clash explains itself best
             confident = [x[0] for x in judged if x[1][CONTRADICTION] >= s.contradict_threshold]
@@ -193,8 +192,8 @@ class Verifier:
         """The numbers, dates, places and names the claim asserts that the passage does not state.
 
         Across languages only numbers and dates count: names and places translate ("Geneva" /
-        "Ginevra", "General Staff" / "Stato maggiore"). Countries never count: news names a
-        country by its capital or government ("Mosca" for Russia), or by its adjective."""
+        "Ginevra", "General Staff" / "Stato maggiore"); and only names a source must name
+        (facts.must_be_named: not a country, not a Roman numeral)."""
         doc = self.grounding.data.documents[hit.doc_id]
         text = f"{doc.title}\n{self.grounding.visible_text(hit)}"  # the title names the article's subject
         missing = facts.compare(stated, facts.extract(text, doc.lang)).missing
@@ -205,7 +204,7 @@ class Verifier:
             kind, what = m.split(": ", 1)
             if kind in ("number", "date"):
                 kept.append(what)
-            elif same_language and not facts.is_country(what) and not ROMAN.fullmatch(what) \
+            elif same_language and facts.must_be_named(what) \
                     and not any(w in said for w in words(fold(what)) if len(w) > 3):
                 kept.append(what)  # a person named once in full, then by surname ("Hodges") is named
         return kept

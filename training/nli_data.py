@@ -89,6 +89,11 @@ def split_sentences(text: str) -> list[str]:
     return _SENTENCE_END.split(text)
 
 
+def _language_weights(langs: list[str]) -> list[float]:
+    # English has most of the pool; the articles a user checks are as often Italian
+    return [0.4 if lang == "en" else 0.3 if lang == "it" else 0.3 / max(1, len(langs) - 2) for lang in langs]
+
+
 def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dict]:
     """Pairs the public sets lack and a fact-checker meets every day, made from training premises.
 
@@ -103,9 +108,8 @@ def restatement_pairs(train: list[dict], n: int, rng: random.Random) -> list[dic
     by_lang: dict[str, list[dict]] = {}
     for r in train:
         by_lang.setdefault(r.get("lang", "en"), []).append(r)
-    # English has most of the pool; the articles a user checks are as often Italian
     langs = sorted(by_lang)
-    weights = [0.4 if lang == "en" else 0.3 if lang == "it" else 0.3 / max(1, len(langs) - 2) for lang in langs]
+    weights = _language_weights(langs)
     out = []
     for k in range(n):
         row = rng.choice(by_lang[rng.choices(langs, weights)[0]])
@@ -147,7 +151,7 @@ def off_topic_pairs(train: list[dict], n: int, rng: random.Random) -> list[dict]
     for rows in by_file.values():
         by_lang.setdefault(rows[0].get("lang", "en"), []).extend(rows)
     langs = sorted(by_lang)
-    weights = [0.4 if lang == "en" else 0.3 if lang == "it" else 0.3 / max(1, len(langs) - 2) for lang in langs]
+    weights = _language_weights(langs)
     out = []
     while len(out) < n:
         lang = rng.choices(langs, weights)[0]
