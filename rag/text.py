@@ -85,13 +85,39 @@ def _distinctive(lang: str) -> frozenset[str]:
     return _stopword_set(lang) - others
 
 
+# A capitalised word after the first is most often a name ("Lavrov", "Ginevra"), and names
+# are what mislead a character n-gram model on a short question: they are left out of its input.
+_NAME_LIKE = re.compile(r"(?<=\S)(\s+)[A-ZÀ-Ý][\w'’.-]*")
+_CONFIDENT = 0.6  # langid's probability (over our six languages) trusted on its own
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier():
+    """py3langid (langid.py's model, BSD), limited to the languages we stem and answer in."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(_LANGS))
+    return identifier
+
+
 def detect_language(text: str) -> str | None:
-    """Guess the language from its distinctive stopwords; None when there is too little to tell."""
+    """The language of a text; None when there is too little to tell ("Quando?" is Italian,
+    Spanish and Portuguese alike), so that the caller's default (the corpus's language) holds.
+
+    A character n-gram model (py3langid) decides when it is confident; on a short question it
+    often is not, and the function words no other of our languages shares ("the", "della")
+    decide, if langid ranks their language second at worst."""
+    if not _WORD.search(text):
+        return None
+    ranked = sorted(_identifier().rank(_NAME_LIKE.sub(r"\1", text)), key=lambda r: -r[1])
+    if ranked[0][1] >= _CONFIDENT:
+        return ranked[0][0]
     tokens = [fold(w) for w in words(text)]
     counts = {lang: sum(t in _distinctive(lang) for t in tokens) for lang in _LANGS}
     best = max(counts, key=counts.get)
-    ties = sum(c == counts[best] for c in counts.values())
-    return best if counts[best] > 0 and ties == 1 else None
+    unique = counts[best] > 0 and sum(c == counts[best] for c in counts.values()) == 1
+    return best if unique and best in (ranked[0][0], ranked[1][0]) else None
 
 
 @functools.lru_cache(maxsize=None)
