@@ -6,9 +6,11 @@
         print(hit.rank, hit.title, hit.text)
 """
 
+from .conversation import Chat
 from .factchecker import FactChecker
 from .settings import Settings
-from .types import Chunk, Document, Hit, IngestReport, RagError
+from .types import ClaimSpan, Chunk, Document, Hit, IngestReport, RagError, TextCheck, Turn
 
 __version__ = "0.1.0"
-__all__ = ["FactChecker", "Settings", "Document", "Chunk", "Hit", "IngestReport", "RagError"]
+__all__ = ["FactChecker", "Settings", "Document", "Chunk", "Hit", "IngestReport", "RagError", "Chat", "Turn",
+           "TextCheck", "ClaimSpan"]

@@ -20,6 +20,8 @@ import re
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from . import facts, prompts
 from .documents import DATELINE
 from .grounding import Grounding, Support
@@ -98,9 +100,16 @@ class Answerer:
 
     # -- evidence ---------------------------------------------------------------------
 
-    def evidence(self, question: str, hits: list[Hit]) -> list[Evidence]:
-        """Every sentence of the passages, scored against the question, best first."""
+    def evidence(self, question: str, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
+        """Every sentence of the passages, scored against the question, best first.
+
+        `asked`: the user's own words when `question` is a follow-up with the conversation's
+        topic added (rag/conversation.py). Sentences are then scored against both: the topic
+        alone would outweigh the few words that say what is asked ("And who repaired it?")."""
         q = self.retriever.query_vector(question)
+        if asked:
+            q = q + self.retriever.query_vector(asked)
+            q = q / np.linalg.norm(q)
         lang = self.retriever.language(question)
         q_words = set(keyword_tokens(question, lang))
         asks_number, asks_time = ASKS_NUMBER.search(question), ASKS_TIME.search(question)
@@ -131,6 +140,12 @@ class Answerer:
     def relevant(self, evidence: list[Evidence]) -> bool:
         return bool(evidence) and evidence[0].score >= self.settings.abstain_below
 
+    def reply_language(self, text: str) -> str:
+        """The language to answer `text` in: the setting, else the text's own (else the corpus's)."""
+        if self.settings.language != "auto":
+            return self.settings.language
+        return self.retriever.language(text) or "en"
+
     def unnamed(self, question: str, hits: list[Hit]) -> list[str]:
         """The names a question asks about when no retrieved passage names any of them (else []).
 
@@ -157,13 +172,13 @@ class Answerer:
     # -- answers ----------------------------------------------------------------------
 
     def answer(self, question: str, hits: list[Hit], llm: LLM | None, reason: str,
-               on_token: OnToken | None = None) -> tuple[Answer, float]:
+               on_token: OnToken | None = None, asked: str | None = None) -> tuple[Answer, float]:
         """The answer and the time spent generating, in ms (0 when no model was asked)."""
         unnamed = self.unnamed(question, hits)
         if unnamed:
             why = f"no retrieved passage names {', '.join(unnamed)}"
             return self.abstain(question, hits, llm.name if llm else "extractive", f"{reason}; {why}"), 0.0
-        evidence = self.evidence(question, hits)
+        evidence = self.evidence(question, hits, asked)
         if llm is None:
             answer, generation_ms = self.extractive(question, hits, evidence, reason), 0.0
         elif not self.relevant(evidence):
@@ -203,7 +218,7 @@ class Answerer:
 
     def add_conflicts(self, answer: Answer, evidence: list[Evidence]) -> None:
         """Say that the sources disagree, quote and cite each side, and list the conflicts."""
-        lang = self.retriever.language(answer.question)
+        lang = self.reply_language(answer.question)
         cited = {c.n for c in answer.citations}
         for a, b, value_a, value_b in self.conflicts(answer.question, evidence):
             answer.conflicts.append({
@@ -219,7 +234,7 @@ class Answerer:
                 cited |= {e.n for e in missing}
 
     def abstain(self, question: str, hits: list[Hit], backend: str, reason: str) -> Answer:
-        lang = self.retriever.language(question)
+        lang = self.reply_language(question)
         return Answer(question=question, answer=prompts.message("abstain", lang), abstained=True,
                       citations=[], backend=backend, backend_reason=reason, passages=hits)
 
@@ -242,7 +257,7 @@ class Answerer:
     def generate(self, question: str, hits: list[Hit], evidence: list[Evidence], llm: LLM,
                  reason: str, on_token: OnToken | None = None) -> tuple[Answer, float]:
         """Ask the LLM, then validate; returns the answer and the generation time in ms."""
-        lang = self.retriever.language(question) or "en"
+        lang = self.reply_language(question)
         passages = "\n".join(
             prompts.render("passage.txt", n=n, title=h.title, date=h.date or "no date",
                            text=prompts.as_data(self.grounding.visible_text(h)))
@@ -330,4 +345,4 @@ class Answerer:
         start, end = min(a for a, _ in spans), max(b for _, b in spans)
         doc = self.retriever.data.documents[hit.doc_id]
         return Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=hit.chunk_id,
-                        start=start, end=end, text=doc.text[start:end])
+                        start=start, end=end, text=doc.text[start:end], url=doc.url)

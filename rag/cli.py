@@ -13,8 +13,9 @@ import os
 import sys
 import textwrap
 
+from . import prompts
 from .factchecker import FactChecker
-from .settings import BACKENDS, PRESETS, Settings
+from .settings import BACKENDS, PRESETS, REPLY_LANGUAGES, Settings
 from .types import RagError
 
 log = logging.getLogger("rag")
@@ -43,6 +44,8 @@ def _backend_options(parser: argparse.ArgumentParser, who: str) -> None:
     parser.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
     parser.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
     parser.add_argument("-k", type=int, help="passages to draw on (default 5)")
+    parser.add_argument("--language", choices=["auto", *REPLY_LANGUAGES],
+                        help="language of the reply (default auto: the question's own)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,11 +89,28 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check a claim against the indexed articles: SUPPORTED, REFUTED, "
                                    "NOT_ENOUGH_INFO or CONFLICTING (sources disagree), with each retrieved "
                                    "passage's stance and why, grouped per source.")
-    p.add_argument("claim")
+    p.add_argument("claim", nargs="?", help="the claim (with --split: a paragraph or a speech)")
+    p.add_argument("--split", action="store_true",
+                   help="check a paragraph or a speech claim by claim; questions and opinions are skipped, with why")
+    p.add_argument("--file", metavar="FILE", help="read the claim or text from FILE (- for stdin)")
     _backend_options(p, "who judges the evidence")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--format", choices=["text", "json", "claimreview"],
+                   help="what to print: text (default), json (as --json) or claimreview (schema.org JSON-LD)")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write a fact-check report: .md, .html, .json, or .jsonld (ClaimReview)")
     _common(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal: follow-up questions keep their context",
+                       description="Ask questions one per line; a follow-up (\"E quando?\") is read against "
+                                   "the questions before it, and the question as understood is shown. "
+                                   "/check CLAIM checks a claim, /new starts a new conversation, "
+                                   "/quit (or end of input) leaves.")
+    _backend_options(p, "answers")
+    p.add_argument("--json", action="store_true", help="print one JSON object per reply, one per line")
+    _common(p)
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("pull", help="download an Ollama model, with progress")
     p.add_argument("model")
@@ -175,7 +195,8 @@ _floor, _ceiling = _limit("parse_floor"), _limit("parse_ceiling")
 
 
 def _settings(args, **overrides) -> Settings:
-    return Settings.load(preset=args.preset, index__dir=args.index, **overrides)
+    return Settings.load(preset=args.preset, index__dir=args.index,
+                         answer__language=getattr(args, "language", None), **overrides)
 
 
 def _print_json(obj) -> None:
@@ -251,12 +272,26 @@ def cmd_ask(args) -> int:
 
 
 def cmd_check(args) -> int:
+    output = _check_output(args)
+    claim = _check_input(args)
     settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
     bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
-    verdict = bot.check(args.claim, backend=args.backend, k=args.k)
+    if args.split:
+        return _check_text(args, settings, bot, claim, output)
+    verdict = bot.check(claim, backend=args.backend, k=args.k)
+    _write_report(args, settings, [verdict])
+    if output == "claimreview":
+        return _print_claimreview(args, settings, [verdict])
     if args.json:
         _print_json(verdict.to_dict())
         return 0
+    _print_verdict(verdict)
+    _note_backend(args, verdict)
+    return 0
+
+
+def _print_verdict(verdict) -> None:
+    """One verdict as `rag check` prints it: the label, the explanation, the evidence per source."""
     print(verdict.verdict)
     print(textwrap.fill(verdict.answer, width=100))
     for source in verdict.sources:
@@ -265,7 +300,110 @@ def cmd_check(args) -> int:
         for e in items:
             print(f"  [{e.n}] {e.stance}: {e.rationale}")
             print(textwrap.indent(textwrap.fill(f"“{' '.join(e.text.split())}”", width=94), "      "))
-    _note_backend(args, verdict)
+
+
+_MAX_INPUT_BYTES = 1_000_000  # a long speech is ~50 KB; a file bigger than this is no statement
+
+
+def _check_input(args) -> str:
+    """The claim, or with --split the text: the argument, or what --file FILE (- : stdin) holds."""
+    if args.file is None:
+        if args.claim is None:
+            raise RagError("give a claim to check, or --file FILE")
+        return args.claim
+    if args.claim is not None:
+        raise RagError("give a claim or --file FILE, not both")
+    try:
+        if args.file == "-":
+            data = sys.stdin.buffer.read(_MAX_INPUT_BYTES + 1)
+        else:
+            with open(args.file, "rb") as f:
+                data = f.read(_MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise RagError(f"cannot read {args.file}: {e.strerror or e}") from None
+    if len(data) > _MAX_INPUT_BYTES:
+        raise RagError(f"{args.file} is larger than {_MAX_INPUT_BYTES // 1_000_000} MB; check a statement, not a book")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RagError(f"cannot read {args.file}: it is not UTF-8 text") from None
+
+
+def _check_text(args, settings: Settings, bot: FactChecker, text: str, output: str) -> int:
+    """`rag check --split`: each claim's verdict as `rag check` prints it, what was skipped and
+    why, and a one-line summary; or the TextCheck as one JSON object."""
+    result = bot.check_text(text, backend=args.backend, k=args.k)
+    _write_report(args, settings, result.verdicts, result.skipped)
+    if output == "claimreview":
+        return _print_claimreview(args, settings, result.verdicts)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    for n, (claim, verdict) in enumerate(zip(result.claims, result.verdicts), start=1):
+        print(("\n" if n > 1 else "") + f"── Claim {n} of {len(result.claims)} (chars {claim.start}-{claim.end}): "
+              f"“{' '.join(claim.text.split())}”")
+        _print_verdict(verdict)
+    if result.skipped:
+        print("\nNot checked:" if result.claims else "Not checked:")
+        for s in result.skipped:
+            print(f"  “{' '.join(s['text'].split())}”: {s['why']}")
+    summary = result.summary
+    labels = ", ".join(f"{summary[v]} {v}" for v in summary if v not in ("claims", "skipped") and summary[v])
+    print(f"\n{summary['claims']} claim{'' if summary['claims'] == 1 else 's'} checked"
+          + (f": {labels}" if labels else "") + f"; {summary['skipped']} not checked")
+    if result.verdicts:
+        _note_backend(args, result.verdicts[0])
+    return 0
+
+
+def _check_output(args) -> str:
+    """What `check` prints (text, json or claimreview), with --report checked before any claim
+    is: a bad suffix or folder fails at once, not after minutes of judging."""
+    from . import report
+
+    if args.json and args.format not in (None, "json"):
+        raise RagError(f"--json and --format {args.format} disagree; give one of them")
+    args.json = args.json or args.format == "json"  # --format json is --json
+    if args.report:
+        report.report_format(args.report)
+        report.check_writable(args.report)
+    return "json" if args.json else args.format or "text"
+
+
+def _report_settings(args, settings: Settings) -> Settings:
+    """The settings a report records: -k and --backend reach check() as arguments, not through
+    the settings, yet they are what was used."""
+    if args.k is not None:
+        settings = dataclasses.replace(settings, retrieval=dataclasses.replace(settings.retrieval, k=args.k))
+    if args.backend is not None:
+        settings = dataclasses.replace(settings, llm=dataclasses.replace(settings.llm, backend=args.backend))
+    return settings
+
+
+def _warn_placeholder_url(settings: Settings) -> None:
+    if not settings.report.url:
+        log.warning("ClaimReview url is a placeholder (urn:rag-factcheck:…); set RAG_REPORT_URL "
+                    "to the page that will publish this fact check (Google requires it)")
+
+
+def _write_report(args, settings: Settings, verdicts: list, skipped: list[dict] | None = None) -> None:
+    """--report FILE, written from the list of verdicts (one per claim checked)."""
+    from . import report
+
+    if not args.report:
+        return
+    if report.report_format(args.report) == "claimreview":
+        _warn_placeholder_url(settings)
+    path = report.write(args.report, verdicts, _report_settings(args, settings), skipped)
+    log.info("report written to %s", path)
+
+
+def _print_claimreview(args, settings: Settings, verdicts: list) -> int:
+    from . import report
+
+    if not (args.report and report.report_format(args.report) == "claimreview"):  # warned already
+        _warn_placeholder_url(settings)
+    sys.stdout.write(report.to_jsonld(verdicts, settings))
     return 0
 
 
@@ -280,6 +418,45 @@ def _print_sources(heading: str, citations) -> None:
 def _note_backend(args, result) -> None:
     if not args.quiet:
         log.info("\nbackend: %s (%s)", result.backend, result.backend_reason)
+
+
+def cmd_chat(args) -> int:
+    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+    chat = bot.chat(backend=args.backend, k=args.k)
+    interactive = sys.stdin.isatty() and not args.json
+    if interactive:
+        print("Ask about the articles; /check CLAIM checks a claim, /new starts over, /quit leaves.")
+    while True:
+        try:
+            line = input("> " if interactive else "").strip()
+        except EOFError:
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/new":
+            chat.reset()
+            continue
+        try:  # one bad line is reported and the conversation goes on
+            if line == "/check" or line.startswith("/check "):
+                result = chat.check(line[len("/check"):].strip())
+            else:
+                result = chat.ask(line)
+        except RagError as e:
+            print(f"error: {e}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+            continue
+        if getattr(result, "resolved_question", None):
+            print(f"({prompts.message('understood', result.language)}: {result.resolved_question})")
+        if hasattr(result, "verdict"):
+            print(result.verdict)
+        print(textwrap.fill(result.answer, width=100))
+        _print_sources("Sources:", result.citations)
+        print(flush=True)
 
 
 def cmd_pull(args) -> int:

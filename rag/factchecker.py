@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import sys
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import conversation
 from .answer import Answerer
+from .claims import split_claims
+from .conversation import Chat
 from .grounding import Grounding
 from .documents import load_paths
 from .embeddings import Embedder, load_embedder, same_model
@@ -21,7 +25,7 @@ from .retrieval import Retriever, build_bm25
 from .settings import BACKENDS, DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
                     grow_vector_index, vectors_of)
-from .types import Answer, Cancelled, Document, Hit, IngestReport, RagError, Verdict
+from .types import Answer, Cancelled, Document, Hit, IngestReport, RagError, TextCheck, Verdict
 from .verify import Verifier
 
 log = logging.getLogger("rag")
@@ -112,35 +116,112 @@ class FactChecker:
         return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
 
     def ask(self, question: str, backend: str | LLM | None = None, k: int | None = None,
-            on_token: OnToken | None = None) -> Answer:
+            on_token: OnToken | None = None, history=None) -> Answer:
         """Answer from the indexed articles, citing passages as [n], or abstain.
 
         `backend`: "auto" (default), "ollama", "llamacpp", "extractive", or any object with
         the LLM interface (rag/llm.py). `on_token` receives the model's text as it is
-        generated: a draft, shown before it is validated."""
+        generated: a draft, shown before it is validated. `history`: the conversation's earlier
+        questions (strings, Answers or chat messages); a follow-up is resolved against them and
+        the answer's `resolved_question` says how it was understood."""
         started = time.perf_counter()
-        hits = self.search(question, k=k)
+        resolved = self._resolve(question, history, backend)
+        hits = self.search(resolved or question, k=k)
         retrieved = time.perf_counter()
         answer, generation_ms = self._with_backend(
-            backend, lambda llm, reason: self.answerer.answer(question, hits, llm, reason, on_token))
+            backend, lambda llm, reason: self.answerer.answer(
+                resolved or question, hits, llm, reason, on_token, asked=question if resolved else None))
+        answer.question, answer.resolved_question = question, resolved
+        answer.language = self.answerer.reply_language(resolved or question)
         answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
+
+    def replying_in(self, language: str) -> "FactChecker":
+        """This bot writing its replies in `language` ("auto": each question's own); a shallow
+        copy that shares the loaded index and models."""
+        if language == self.settings.answer.language:
+            return self
+        settings = dataclasses.replace(self.settings, answer=dataclasses.replace(self.settings.answer, language=language))
+        settings.validate()
+        other = copy.copy(self)
+        other.settings = settings
+        if self.answerer is not None:
+            other.answerer = copy.copy(self.answerer)
+            other.answerer.settings = settings.answer
+            other.verifier = copy.copy(self.verifier)
+            other.verifier.answerer = other.answerer
+        return other
+
+    def chat(self, backend: str | LLM | None = None, k: int | None = None) -> Chat:
+        """A conversation: each `ask` is read against the questions before it."""
+        return Chat(self, backend=backend, k=k)
+
+    def _resolve(self, question: str, history, backend) -> str | None:
+        """A follow-up as a standalone question (None: it stands alone). The backend's model
+        rewrites it when there is one; when none answers, the previous topic is added."""
+        if not history or not question.strip():
+            return None  # an empty question is search's to refuse, with its message
+        try:
+            llm, _ = self._backend(backend)
+        except RagError:
+            llm = None  # answering will say what is wrong with the backend
+        try:
+            return conversation.resolve(question, history, llm)[0]
+        except RagError:  # the model failed mid-way: resolve as without one
+            return conversation.resolve(question, history, None)[0]
 
     def check(self, claim: str, backend: str | LLM | None = None, k: int | None = None) -> Verdict:
         """Check a claim against the indexed articles: SUPPORTED, REFUTED, NOT_ENOUGH_INFO or
         CONFLICTING, with every retrieved passage's stance and rationale, grouped per source."""
+        return self._check(claim, backend, k)
+
+    def _check(self, claim: str, backend, k, chosen: tuple[LLM | None, str] | None = None) -> Verdict:
         started = time.perf_counter()
         hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
         retrieved = time.perf_counter()
         verdict, generation_ms = self._with_backend(
-            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason))
+            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason), chosen)
         verdict.timings_ms = _timings(started, retrieved, generation_ms)
+        verdict.language = self.answerer.reply_language(claim)
         return verdict
 
-    def _with_backend(self, backend: str | LLM | None, run):
+    def check_text(self, text: str, backend: str | LLM | None = None, k: int | None = None) -> TextCheck:
+        """Check a paragraph or a speech claim by claim: one Verdict per check-worthy claim
+        (claims.split_claims: sentences, or the clauses of a compound one, that state a fact),
+        and the rest skipped with why ("a question", "an opinion", ...). At most
+        `verify.max_claims` are checked; the others are skipped "over the limit"."""
+        if not isinstance(text, str):
+            raise RagError(f"the text must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise RagError("the text is empty")  # as check("") is: nothing to check is a mistake
+        started = time.perf_counter()
+        if self.retriever is None:
+            self._use(self.store.load())
+        found, skipped = split_claims(text, self.retriever.language(text))
+        longest, limit = self.settings.retrieval.max_query_chars, self.settings.verify.max_claims
+        claims = []
+        for c in found:
+            why = (f"too long to check (over {longest} characters)" if len(c.text) > longest
+                   else f"over the limit of {limit} claims (RAG_VERIFY_MAX_CLAIMS)" if len(claims) >= limit else None)
+            if why:
+                skipped.append({"text": c.text, "why": why, "start": c.start, "end": c.end})
+            else:
+                claims.append(c)
+        # One choice of backend for every claim: `auto` probes Ollama once, not per claim.
+        chosen = self._backend(backend) if claims else None
+        verdicts = []
+        for c in claims:
+            verdicts.append(self._check(c.text, backend, k, chosen))
+            if chosen[0] is not None and verdicts[-1].backend == "extractive":
+                chosen = (None, verdicts[-1].backend_reason)  # auto's model failed: not again for each claim
+        skipped.sort(key=lambda s: s["start"])
+        return TextCheck(text, claims, verdicts, skipped,
+                         timings_ms={"total": round((time.perf_counter() - started) * 1000, 1)})
+
+    def _with_backend(self, backend: str | LLM | None, run, chosen: tuple[LLM | None, str] | None = None):
         """`run(llm, reason)` with the chosen backend; under auto, a model failing mid-way
         leaves the extractive result (auto promised one), any other backend's failure is raised."""
-        llm, reason = self._backend(backend)
+        llm, reason = chosen or self._backend(backend)
         try:
             return run(llm, reason)
         except RagError as e:

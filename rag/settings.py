@@ -11,6 +11,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .types import RagError
 
@@ -93,6 +94,9 @@ class LLMSettings:
     threads: int = 2
 
 
+REPLY_LANGUAGES = ("it", "en", "fr", "de", "es", "pt")  # the languages prompts/messages.json speaks
+
+
 @dataclass
 class AnswerSettings:
     # Abstain when the best evidence sentence scores below this (e5 cosine + word overlap
@@ -104,6 +108,9 @@ class AnswerSettings:
     entail_threshold: float = 0.5
     max_sentences: int = 2  # sentences in an extractive answer
     runner_up_margin: float = 0.02  # a second sentence is quoted when it scores this close to the best
+    # The language of every reply, verdict and rationale: "auto" (the question's or claim's
+    # own), or one of REPLY_LANGUAGES.
+    language: str = "auto"
 
 
 @dataclass
@@ -115,6 +122,15 @@ class UISettings:
     # Requests answered at once (chat, API); more wait in the queue. Retrieval is light and
     # llama.cpp generation is serialised anyway, so a few at a time keeps latency fair.
     concurrency: int = 4
+
+
+@dataclass
+class ReportSettings:
+    # Fact-check reports and ClaimReview JSON-LD (rag/report.py, docs/reports.md).
+    author: str = "rag-factcheck"  # who publishes the reviews: ClaimReview's author (an Organization)
+    # The http(s) page that will publish the fact check: ClaimReview's url, which Google requires.
+    # "" = not published yet: a placeholder urn:rag-factcheck:claim:… is emitted, with a warning.
+    url: str = ""
 
 
 @dataclass
@@ -144,6 +160,9 @@ class VerifySettings:
     # Passages from an already chosen source count this much less, so every source is heard.
     diversity: float = 0.3
     judged_passages: int = 5  # how many retrieved passages an LLM judges (each is one call)
+    # How many claims one check_text (`rag check --split`) checks; the rest of a long speech
+    # is reported as skipped "over the limit". Each claim is ~0.3-0.9 s on 2 cores.
+    max_claims: int = 20
 
 
 @dataclass
@@ -157,6 +176,7 @@ class Settings:
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
     ui: UISettings = field(default_factory=UISettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def index_dir(self) -> Path:
@@ -219,6 +239,9 @@ class Settings:
             raise RagError(f"k must be at least 1, got {r.k}")
         if self.llm.backend not in BACKENDS:
             raise RagError(f"backend must be auto, ollama, llamacpp or extractive, got {self.llm.backend!r}")
+        if self.answer.language not in ("auto", *REPLY_LANGUAGES):
+            raise RagError(f"answer language must be auto or one of {', '.join(REPLY_LANGUAGES)}, "
+                           f"got {self.answer.language!r}")
         if not 0.0 <= r.diversity < 1.0:
             raise RagError(f"diversity must be in [0, 1), got {r.diversity}")
         u = self.ui
@@ -226,6 +249,10 @@ class Settings:
             raise RagError(f"UI port must be between 1 and 65535, got {u.port}")
         if u.max_upload_mb <= 0 or u.max_upload_files < 1 or u.concurrency < 1:
             raise RagError("UI upload limits and concurrency must be positive")
+        if self.verify.max_claims < 1:
+            raise RagError(f"verify max_claims must be at least 1, got {self.verify.max_claims}")
+        if self.report.url and urlsplit(self.report.url).scheme.lower() not in ("http", "https"):
+            raise RagError(f"report url must be an http(s) address, got {self.report.url!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -116,7 +116,9 @@ def detect_language(text: str) -> str | None:
     tokens = [fold(w) for w in words(text)]
     counts = {lang: sum(t in _distinctive(lang) for t in tokens) for lang in _LANGS}
     best = max(counts, key=counts.get)
-    unique = counts[best] > 0 and sum(c == counts[best] for c in counts.values()) == 1
+    # two such words at least: one alone is too often a gap in another language's stopword
+    # list ("quando" is in the Portuguese list, not the Italian one)
+    unique = counts[best] >= 2 and sum(c == counts[best] for c in counts.values()) == 1
     return best if unique and best in (ranked[0][0], ranked[1][0]) else None
 
 

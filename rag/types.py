@@ -67,6 +67,7 @@ class Hit:
     dense_rank: int | None = None
     keyword_score: float | None = None  # BM25
     keyword_rank: int | None = None
+    url: str | None = None  # the article's original address, when it has one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,6 +118,7 @@ class Citation:
     start: int
     end: int
     text: str
+    url: str | None = None  # the article's original address, when it has one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -139,6 +141,8 @@ class Answer:
     added_citations: int = 0  # sentences the model left uncited or mis-cited, attributed by validation
     draft: str | None = None  # the model's own text, before validation (None: no model was asked)
     passages: list[Hit] = field(default_factory=list)  # what the answer was drawn from
+    resolved_question: str | None = None  # a follow-up as it was understood (rag/conversation.py)
+    language: str = "en"  # the language the answer and its messages are written in
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -178,8 +182,62 @@ class Verdict:
     backend_reason: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     passages: list[Hit] = field(default_factory=list)
+    language: str = "en"  # the language the verdict text and rationales are written in
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("passages")
         return {"question": self.claim, **data}
+
+
+@dataclass
+class Turn:
+    """One earlier question of the conversation, as asked and as it was understood."""
+
+    question: str
+    resolved: str | None = None  # None: it stood on its own
+
+    @property
+    def standalone(self) -> str:
+        return self.resolved or self.question
+
+
+@dataclass
+class ClaimSpan:
+    """A check-worthy claim found in a longer text. Invariant: text[start:end] == self.text, so
+    a report or the UI can highlight it where it was said."""
+
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TextCheck:
+    """A paragraph or a speech checked claim by claim (FactChecker.check_text).
+
+    `verdicts[i]` is the verdict on `claims[i]`; `skipped` lists what was not checked, in text
+    order, as {"text", "why", "start", "end"} ("a question", "an opinion", "over the limit", ...)."""
+
+    text: str
+    claims: list[ClaimSpan]
+    verdicts: list[Verdict]
+    skipped: list[dict] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict:
+        """How many claims were checked, how many got each verdict, and how many were skipped."""
+        counts = {label: sum(v.verdict == label for v in self.verdicts) for label in VERDICTS}
+        return {"claims": len(self.verdicts), **counts, "skipped": len(self.skipped)}
+
+    def to_dict(self) -> dict:
+        # each claim is the object `rag check --json` prints, with where it is in the text
+        return {"text": self.text,
+                "claims": [{"start": c.start, "end": c.end, **v.to_dict()}
+                           for c, v in zip(self.claims, self.verdicts)],
+                "skipped": [dict(s) for s in self.skipped], "summary": self.summary,
+                "timings_ms": self.timings_ms}

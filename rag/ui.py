@@ -87,9 +87,12 @@ class Desk:
                 self._swap.release()
         return self.bot
 
-    def view(self, ollama_model: str = "", gguf: str | None = None) -> FactChecker:
-        """The current bot, with this session's model choices (a shallow copy when they differ)."""
+    def view(self, ollama_model: str = "", gguf: str | None = None, language: str | None = None) -> FactChecker:
+        """The current bot, with this session's model and language choices (a shallow copy
+        when they differ)."""
         bot = self.current()
+        if language:
+            bot = bot.replying_in(language)
         llm = self.llm_settings(ollama_model, gguf, bot.settings.llm)
         if llm == bot.settings.llm:
             return bot
@@ -106,20 +109,26 @@ class Desk:
                                    backend=backend or base.backend)
 
     def backend_status(self, backend: str, ollama_model: str = "", gguf: str | None = None) -> tuple[str, str]:
-        """(text, level) saying which backend will answer and why."""
+        """(text, level) saying which backend will answer; the why is `backend_details`."""
+        return self.backend_details(backend, ollama_model, gguf)[:2]
+
+    def backend_details(self, backend: str, ollama_model: str = "", gguf: str | None = None) -> tuple[str, str, str]:
+        """(text, level, details): which backend will answer, how worrying that is, and why.
+
+        Answering without a language model is the normal offline mode, not a fault: it is said
+        calmly, and the Ollama/GGUF details are only there for who opens them."""
         settings = self.llm_settings(ollama_model, gguf, backend=backend)
         try:
             llm, reason = choose(settings)
         except RagError as e:
-            return f"{backend} cannot answer: {e}", "error"
+            return f"{backend} cannot answer: {e}", "error", ""
         if llm is None:
-            level = "ok" if backend == "extractive" else "warn"
-            return f"Answering with extractive quotes (no LLM) — {reason}", level
+            return "Answering with quotes from the articles (no language model)", "ok", reason
         if backend == "ollama" and isinstance(llm, OllamaLLM):
             up, why = llm.probe()
             if not up:
-                return f"Ollama requested, but {why}: questions will fail until it answers", "error"
-        return f"Answering with {llm.name} — {reason}", "ok"
+                return f"Ollama requested, but {why}: questions will fail until it answers", "error", ""
+        return f"Answering with {llm.name} — {reason}", "ok", ""
 
     # -- adding articles -----------------------------------------------------------------
 
@@ -163,6 +172,35 @@ class Desk:
                         with contextlib.suppress(OSError):  # its per-upload folder, when empty
                             path.parent.rmdir()
 
+    def remove(self, doc_id: str) -> str:
+        """Take one article out of the index (and its uploaded file out of uploads/, or the next
+        re-ingest would bring it back). Returns the result as HTML."""
+        if not self._ingesting.acquire(blocking=False):
+            return render.ingest_html("An upload is being indexed; remove the article when it is done.", [], "error")
+        try:
+            writer = _bot_like(self.current())
+            doc = writer.data.documents.get(doc_id) if writer.documents else None
+            if doc is None:
+                return render.ingest_html("That article is no longer in the index.", [], "warn")
+            writer.remove([doc_id])
+            with self._swap:
+                self.bot, self.generation = writer, writer.store.current().name
+            source = Path(doc.source.split("#")[0])
+            still_used = any(d.source.split("#")[0] == str(source) for d in writer.data.documents.values())
+            if source.resolve().is_relative_to(self.uploads.resolve()) and not still_used:
+                source.unlink(missing_ok=True)
+            return render.ingest_html(f"Removed “{doc.title}”. The index holds "
+                                      f"{len(writer.data.documents)} articles.", [], "ok")
+        except RagError as e:
+            return render.ingest_html(f"Not removed: {e}.", [], "error")
+        finally:
+            self._ingesting.release()
+
+    @property
+    def indexing(self) -> bool:
+        """Whether an upload is being indexed right now."""
+        return self._ingesting.locked()
+
     def cancel(self) -> bool:
         """Stop the upload being indexed, if there is one: nothing of it is written. True if one was."""
         with self._cancel_guard:
@@ -186,7 +224,8 @@ class Desk:
         try:
             targets = [placed.put(src, name) for src, name in accepted]
             writer = _bot_like(self.current())
-            report = writer.ingest(targets, progress=True, on_progress=embedded, cancel=self._cancel)
+            # one progress display, in plain words (on_progress): no tqdm bars for Gradio to mirror
+            report = writer.ingest(targets, progress=False, on_progress=embedded, cancel=self._cancel)
         except Cancelled:
             placed.undo()
             return render.ingest_html("Cancelled: nothing was added. The index is unchanged.", rejected, "warn")
@@ -324,15 +363,23 @@ def upload_problem(path: Path, max_bytes: int) -> str | None:
 # -- answering ---------------------------------------------------------------------------
 
 
-def drafting(work: Callable[[Callable[[str], None]], object], poll: float = 0.15):
-    """Run `work(on_token)` in a thread. Yields (draft so far, None) while it runs and
-    (draft, result) once at the end; the worker's exception is raised in the caller."""
+def drafting(work: Callable[[Callable[[str], None]], object], poll: float = 0.15,
+             stop: threading.Event | None = None):
+    """Run `work(on_token)` in a thread. Yields (draft so far, None) at every poll while it
+    runs (so that the caller can show the time spent) and (draft, result) once at the end;
+    the worker's exception is raised in the caller. Setting `stop` makes the model's next
+    token raise Cancelled: a stopped answer does not keep the CPU busy."""
     tokens: queue.Queue[str] = queue.Queue()
     outcome: dict = {}
 
+    def on_token(token: str) -> None:
+        if stop is not None and stop.is_set():
+            raise Cancelled("stopped by the user")
+        tokens.put(token)
+
     def run():
         try:
-            outcome["result"] = work(tokens.put)
+            outcome["result"] = work(on_token)
         except BaseException as e:  # handed to the caller's thread
             outcome["error"] = e
 
@@ -344,8 +391,8 @@ def drafting(work: Callable[[Callable[[str], None]], object], poll: float = 0.15
         fresh = ""
         while not tokens.empty():
             fresh += tokens.get_nowait()
-        if fresh:
-            draft += fresh
+        draft += fresh
+        if fresh or worker.is_alive():  # a draft is shown even when the model was quick
             yield draft, None
     if "error" in outcome:
         raise outcome["error"]
@@ -388,8 +435,8 @@ def _result_status(result, requested: str) -> tuple[str, str]:
     if getattr(result, "fallback", None):
         text += f". {result.fallback}"
         level = "warn"
-    elif requested not in ("extractive", result.backend):
-        level = "warn"
+    elif requested not in ("auto", "extractive", result.backend):
+        level = "warn"  # the backend asked for did not answer (under auto, any may)
     return text, level
 
 
@@ -405,28 +452,45 @@ def build(desk: Desk):
     desk.incoming.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(desk.incoming)
 
-    def respond(message, history, mode, backend, ollama_model, gguf, k):
+    def respond(message, history, mode, backend, ollama_model, gguf, k, language):
         message = (message or "").strip()
         history = list(history or [])
+        earlier = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]
         if not message:
             yield history, gr.skip(), gr.skip(), ""
             return
         claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
-        history += [_user_message(message),
-                    _bot_message(render.pending_html("Checking the claim…" if claim else "Searching the articles…"))]
+        doing = "Checking the claim" if claim else "Searching the articles"
+        if desk.indexing:
+            doing += " (articles are still being indexed: the new ones are not searched yet)"
+        history += [_user_message(message), _bot_message(render.pending_html(f"{doing}…"))]
         yield history, gr.skip(), gr.skip(), ""
+        started, stop = time.monotonic(), threading.Event()
+        shown = 0.0
 
         try:
-            bot = desk.view(ollama_model, gguf)
+            bot = desk.view(ollama_model, gguf, language)
             k = _passages(k)
             if claim:
                 work = lambda on_token: bot.check(message, backend=backend, k=k)  # noqa: E731
-            else:
-                work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token)  # noqa: E731
-            for draft, result in drafting(work):
-                if result is None:  # a model is still writing: show its draft as a draft
+            else:  # the conversation's earlier messages resolve a follow-up ("E quando?")
+                work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token,  # noqa: E731
+                                                history=earlier)
+            for draft, result in drafting(work, stop=stop):
+                if result is not None:
+                    break
+                elapsed = time.monotonic() - started
+                if draft:  # a model is still writing: show its draft as a draft
                     history[-1] = _bot_message(render.draft_html(draft, backend))
-                    yield history, gr.skip(), gr.skip(), gr.skip()
+                elif elapsed - shown >= 1:  # still working: say for how long
+                    history[-1] = _bot_message(render.pending_html(f"{doing}… {elapsed:.0f} s"))
+                    shown = elapsed
+                else:
+                    continue
+                yield history, gr.skip(), gr.skip(), gr.skip()
+        except GeneratorExit:  # the Stop button cancelled this reply
+            stop.set()
+            raise
         except RagError as e:
             history[-1] = _bot_message(render.error_html(str(e)))
             yield history, gr.skip(), render.status_html(str(e), "error"), gr.skip()
@@ -445,15 +509,47 @@ def build(desk: Desk):
             time.sleep(0.03)
         documents = bot.data.documents
         panel = render.evidence_html(result, documents) if claim else render.sources_html(result, documents)
-        yield history, panel, render.status_html(*_result_status(result, backend)), gr.skip()
+        status_line = render.status_html(*_result_status(result, backend))
+        if desk.indexing:
+            status_line = render.status_html("Articles are still being indexed: this reply does not draw on "
+                                             "the new ones yet. Ask again when the upload is done.", "warn")
+        yield history, panel, status_line, gr.skip()
+
+    def stopped(history):
+        """After Stop: the reply that was being written says it was stopped."""
+        history = list(history or [])
+        if history and history[-1].get("role") == "assistant" and \
+                any(mark in str(history[-1].get("content")) for mark in ("rag-pending", "rag-draft")):
+            history[-1] = _bot_message(render.error_html("Stopped: nothing was answered."))
+        return history
 
     def status(backend, ollama_model, gguf):
         return render.status_html(*desk.backend_status(backend, ollama_model, gguf))
 
-    def add_articles(files, progress=gr.Progress(track_tqdm=True)):
+    def add_articles(files, progress=gr.Progress()):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         result = desk.add(paths, on_progress=lambda fraction, what: progress(fraction, desc=what))
-        return result, render.documents_html(desk.current().documents), None, header()
+        return result, render.documents_html(desk.current().documents), None, header(), article_choices()
+
+    def article_choices():
+        docs = sorted(desk.current().documents, key=lambda d: d.title.lower())
+        return gr.update(choices=[(f"{d.title} ({d.date})" if d.date else d.title, d.id) for d in docs], value=None)
+
+    def refresh():
+        """What depends on the index, read per page load: another session may have changed it."""
+        return header(), render.documents_html(desk.current().documents), article_choices()
+
+    def ask_removal(doc_id):
+        doc = desk.current().data.documents.get(doc_id) if doc_id else None
+        if doc is None:
+            return gr.update(visible=False), render.ingest_html("Choose an article to remove first.", [], "warn")
+        return (gr.update(visible=True), render.ingest_html(
+            f"Remove “{doc.title}” from the index? Answers will no longer cite it.", [], "warn"))
+
+    def remove_article(doc_id):
+        result = desk.remove(doc_id) if doc_id else render.ingest_html("Choose an article first.", [], "warn")
+        return gr.update(visible=False), result, render.documents_html(desk.current().documents), header(), \
+            article_choices()
 
     def cancel_upload():
         if desk.cancel():
@@ -463,8 +559,8 @@ def build(desk: Desk):
     def header():
         docs = desk.current().documents
         return (f'<div class="rag-header"><div class="rag-title">Fact-check desk</div>'
-                f'<div class="rag-subtitle">Ask about the articles, or paste a claim to check it. '
-                f"Every answer cites the passages it rests on. "
+                f'<div class="rag-subtitle"><span class="rag-subtitle-long">Ask about the articles, or paste a '
+                f"claim to check it. Every answer cites the passages it rests on.</span>"
                 f"<span class=\"rag-count\">{len(docs)} articles indexed</span></div></div>")
 
     with gr.Blocks(title="rag · fact-check desk", analytics_enabled=False,
@@ -476,7 +572,9 @@ def build(desk: Desk):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=7, min_width=420):
                         chatbot = gr.Chatbot(
-                            elem_id="rag-chat", show_label=False, height=540, render_markdown=False,
+                            elem_id="rag-chat", show_label=False, render_markdown=False,
+                            # the input under it stays on the first screen, on a laptop and a phone
+                            height="calc(100dvh - 330px)", min_height=220, max_height=620,
                             sanitize_html=True, feedback_options=None, buttons=["copy"],
                             placeholder="Ask who said what, where and when — or paste a statement "
                                         "to check it against the articles.")
@@ -485,6 +583,7 @@ def build(desk: Desk):
                                              elem_id="rag-question",
                                              placeholder="Dove era previsto il vertice? · Il vertice era previsto a Budapest")
                             send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="rag-send")
+                            halt = gr.Button("Stop", variant="secondary", scale=1, min_width=70, elem_id="rag-stop")
                         mode = gr.Radio(["Auto", "Question", "Fact-check"], value="Auto", show_label=False,
                                         elem_id="rag-mode",
                                         info="Auto: questions are answered, statements are checked")
@@ -499,6 +598,11 @@ def build(desk: Desk):
                         gguf = gr.Textbox(value=settings.llm.gguf, label="GGUF for llama.cpp",
                                           placeholder="path/to/model.gguf or packaged:qwen2.5-coder-1.5b")
                         k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages (top-k)")
+                        language = gr.Dropdown([("Same as the question", "auto"), ("Italiano", "it"),
+                                                ("English", "en"), ("Français", "fr"), ("Deutsch", "de"),
+                                                ("Español", "es"), ("Português", "pt")],
+                                               value=settings.answer.language, label="Reply language",
+                                               elem_id="rag-language")
             with gr.Tab("Articles", id="articles"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
@@ -512,15 +616,29 @@ def build(desk: Desk):
                         added = gr.HTML(elem_id="rag-ingest")
                     with gr.Column(scale=3):
                         table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
+                        with gr.Row(equal_height=True):
+                            # custom values: the list may be stale, another session may have removed it
+                            doomed = gr.Dropdown([], label="Remove an article", scale=4, allow_custom_value=True,
+                                                 elem_id="rag-remove-choice")
+                            remove = gr.Button("Remove…", variant="secondary", scale=1, elem_id="rag-remove")
+                        with gr.Row(visible=False, elem_id="rag-remove-confirm") as confirm_row:
+                            confirm = gr.Button("Yes, remove it", variant="stop", elem_id="rag-remove-yes")
+                            keep = gr.Button("Keep it", variant="secondary", elem_id="rag-remove-no")
 
-        answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k],
+        answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k, language],
                          outputs=[chatbot, sources, status_line, box])
-        gr.on([box.submit, send.click], respond, **answer_io, api_name="chat",
-              api_visibility="undocumented", concurrency_id="answer", show_progress="hidden")
+        replying = gr.on([box.submit, send.click], respond, **answer_io, api_name="chat",
+                         api_visibility="undocumented", concurrency_id="answer", show_progress="hidden")
+        halt.click(stopped, chatbot, chatbot, cancels=[replying], api_visibility="private", queue=False)
         chatbot.clear(lambda: render.EMPTY_SOURCES, None, sources, api_visibility="private", queue=False)
         gr.on([demo.load, backend.change, ollama_model.submit, ollama_model.blur, gguf.submit, gguf.blur],
               status, [backend, ollama_model, gguf], status_line, api_visibility="private")
-        add.click(add_articles, files, [added, table, files, top], api_name="add_articles",
+        demo.load(refresh, None, [top, table, doomed], api_visibility="private")
+        remove.click(ask_removal, doomed, [confirm_row, added], api_visibility="private")
+        keep.click(lambda: (gr.update(visible=False), ""), None, [confirm_row, added], api_visibility="private")
+        confirm.click(remove_article, doomed, [confirm_row, added, table, top, doomed], api_name="remove_article",
+                      api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
+        add.click(add_articles, files, [added, table, files, top, doomed], api_name="add_articles",
                   api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
         # its own queue: it must run while an ingest holds "ingest"
         stop.click(cancel_upload, None, added, api_name="cancel_upload", api_visibility="undocumented",
@@ -545,9 +663,12 @@ def _api(gr, desk: Desk) -> None:
             log.error("API call failed: unexpected %s: %s", type(e).__name__, e)
             raise gr.Error(f"unexpected {type(e).__name__}: {e}", print_exception=False) from None
 
-    def ask(question: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k) -> dict:
-        """Answer a question from the indexed articles: answer text with [n], citations, backend."""
-        return answered(lambda: desk.current().ask(question, backend=backend, k=_passages(k)).to_dict())
+    def ask(question: str, backend: str = defaults.llm.backend, k: int = defaults.retrieval.k,
+            history: list[str] | None = None) -> dict:
+        """Answer a question from the indexed articles: answer text with [n], citations, backend.
+        `history`: the conversation's earlier questions, to resolve a follow-up against."""
+        return answered(lambda: desk.current().ask(question, backend=backend, k=_passages(k),
+                                                   history=history).to_dict())
 
     def search(query: str, k: int = defaults.retrieval.k) -> dict:
         """The k passages that best match the query."""

@@ -91,11 +91,12 @@ class Verifier:
 
     def check(self, claim: str, hits: list[Hit], llm: LLM | None, reason: str) -> tuple[Verdict, float]:
         """The verdict and the time spent in the model, in ms."""
-        lang = self.answerer.retriever.language(claim)
+        lang = self.answerer.retriever.language(claim)  # to read the claim's facts
+        say = self.answerer.reply_language(claim)  # to write the verdict in
         backend = llm.name if llm else "extractive"
         evidence = self.answerer.evidence(claim, hits)
         if not self.answerer.relevant(evidence):
-            verdict = Verdict(claim=claim, verdict="NOT_ENOUGH_INFO", answer=prompts.message("abstain", lang),
+            verdict = Verdict(claim=claim, verdict="NOT_ENOUGH_INFO", answer=prompts.message("abstain", say),
                               abstained=True, citations=[], evidence=[], backend=backend,
                               backend_reason=reason + ("; nothing relevant was retrieved" if llm else ""),
                               passages=hits)
@@ -103,19 +104,20 @@ class Verifier:
         relevance: dict[int, float] = {}
         for e in evidence:
             relevance[e.n] = max(relevance.get(e.n, -1.0), e.score)
-        judgements = self.judge_passages(claim, hits, relevance, lang)
+        judgements = self.judge_passages(claim, hits, relevance, lang, say)
         generation_ms = 0.0
         if llm is not None:
             started = time.perf_counter()
-            judgements = self.judge_with(llm, claim, hits, judgements, lang)
+            judgements = self.judge_with(llm, claim, hits, judgements, say)
             generation_ms = (time.perf_counter() - started) * 1000
-        return self.aggregate(claim, hits, judgements, backend, reason, lang), generation_ms
+        return self.aggregate(claim, hits, judgements, backend, reason, say), generation_ms
 
     # -- judging with the entailment model ------------------------------------------------
 
     def judge_passages(self, claim: str, hits: list[Hit], relevance: dict[int, float],
-                       lang: str | None) -> list[Judgement]:
-        """Every passage's stance from the judge (module docstring), in passage order."""
+                       lang: str | None, say: str | None = None) -> list[Judgement]:
+        """Every passage's stance from the judge (module docstring), in passage order; `lang`
+        is the claim's language, `say` the one to write rationales in (default: the same)."""
         claim_vector = self.grounding.embed([claim])[0]
         premises = [p for n, hit in enumerate(hits, start=1)
                     for p in self.grounding.premises(n, hit, claim_vector, self.settings.judged_sentences)]
@@ -130,11 +132,11 @@ class Verifier:
             strength = relevance.get(n, -1.0)
             if not judged:  # headings or text addressed to a model only: nothing to judge, nothing to show
                 continue
-            judgements.append(self._stance(n, hit, judged, stated, strength, lang))
+            judgements.append(self._stance(n, hit, judged, stated, strength, lang, say or lang))
         return judgements
 
     def _stance(self, n: int, hit: Hit, judged: list[tuple[Premise, np.ndarray]], stated: facts.Facts,
-                strength: float, lang: str | None) -> Judgement:
+                strength: float, lang: str | None, say: str | None) -> Judgement:
         s = self.settings
         name = self.judge.name
         closest = judged[0][0]  # premises come closest sentence first
@@ -149,12 +151,12 @@ class Verifier:
 
         def made(stance: str, p: Premise, why: str, confidence: float) -> Judgement:
             if stance == "refutes":
-                why = f"{why} ({_p('contradiction', lang)} {confidence:.2f})"
+                why = f"{why} ({_p('contradiction', say)} {confidence:.2f})"
             return Judgement(n, hit, stance, why, p.start, p.end, strength, name, round(float(confidence), 3))
 
         def against(p: Premise) -> str:
-            return rationale("clash", lang, clashes(p)[0]) if clashes(p) else \
-                rationale("contradicts", lang, quote=_short(p.text))
+            return rationale("clash", say, clashes(p)[0]) if clashes(p) else \
+                rationale("contradicts", say, quote=_short(p.text))
 
         entailing = max(judged, key=lambda x: x[1][ENTAILMENT])
         contradicting = max(judged, key=lambda x: x[1][CONTRADICTION])
@@ -170,8 +172,8 @@ class Verifier:
                 return made("refutes", p, against(p), p_e)
             missing = self.unstated(stated, hit, lang)
             if not missing:
-                return made("supports", p, rationale("entails", lang, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
-            return Judgement(n, hit, "unrelated", rationale("unstated", lang, what=", ".join(missing)), p.start,
+                return made("supports", p, rationale("entails", say, quote=_short(p.text), p=f"{p_e:.2f}"), p_e)
+            return Judgement(n, hit, "unrelated", rationale("unstated", say, what=", ".join(missing)), p.start,
                              p.end, strength, name, contradiction=round(p_c, 3))
         if p_c >= s.contradict_threshold:
             # the contradicting premise that shows a fact clash explains itself best
@@ -185,7 +187,7 @@ class Verifier:
                 if clashes(p) and pr[CONTRADICTION] >= s.clash_contradiction and pr[ENTAILMENT] < s.entail_threshold:
                     return made("refutes", p, against(p), pr[CONTRADICTION])
         p = entailing[0]
-        return Judgement(n, hit, "unrelated", rationale("unrelated", lang), p.start, p.end, strength, name,
+        return Judgement(n, hit, "unrelated", rationale("unrelated", say), p.start, p.end, strength, name,
                          contradiction=round(p_c, 3))
 
     def unstated(self, stated: facts.Facts, hit: Hit, lang: str | None) -> list[str]:
@@ -212,7 +214,7 @@ class Verifier:
     # -- judging with a model ---------------------------------------------------------------
 
     def judge_with(self, llm: LLM, claim: str, hits: list[Hit], judged: list[Judgement],
-                   lang: str) -> list[Judgement]:
+                   say: str) -> list[Judgement]:
         """The model's stance, validated, for the relevant passages the judge leaves open.
 
         A confident entailment or contradiction from the judge stands: a small model is a poor
@@ -220,7 +222,7 @@ class Verifier:
         not confirm that he actually did"). Only passages that bear on the claim are asked
         about: a small model calls anything "supports", and an unrelated passage must not
         decide a verdict."""
-        language = prompts.message("language_names", lang)
+        language = prompts.message("language_names", say)
         system = prompts.render("stance_system.txt", language=language)
         open_ = sorted((j for j in judged if j.stance == "unrelated" and j.strength >= self.settings.related_threshold),
                        key=lambda j: -j.strength)[: self.settings.judged_passages]
@@ -245,7 +247,7 @@ class Verifier:
     # -- the verdict --------------------------------------------------------------------------
 
     def aggregate(self, claim: str, hits: list[Hit], judgements: list[Judgement], backend: str,
-                  reason: str, lang: str) -> Verdict:
+                  reason: str, say: str) -> Verdict:
         by_doc: dict[str, list[Judgement]] = {}
         for j in judgements:
             by_doc.setdefault(j.hit.doc_id, []).append(j)
@@ -254,7 +256,7 @@ class Verifier:
             decisive = [j for j in js if j.stance != "unrelated"]
             stance = max(decisive, key=lambda j: (j.confidence, j.strength)).stance if decisive else "unrelated"
             doc = self.grounding.data.documents[doc_id]
-            sources.append({"doc_id": doc_id, "title": doc.title, "date": doc.date, "stance": stance,
+            sources.append({"doc_id": doc_id, "title": doc.title, "date": doc.date, "url": doc.url, "stance": stance,
                             "evidence": [j.n for j in js]})
         supporting = [s for s in sources if s["stance"] == "supports"]
         refuting = [s for s in sources if s["stance"] == "refutes"]
@@ -267,14 +269,14 @@ class Verifier:
         if label == "CONFLICTING":
             conflicts.append({
                 "kind": "stance",
-                "summary": prompts.message("disagree", lang) + " " + ", ".join(
-                    f"[{e.n}] {prompts.message('stance', lang)[e.stance]}" for e in rests_on) + ".",
+                "summary": prompts.message("disagree", say) + " " + ", ".join(
+                    f"[{e.n}] {prompts.message('stance', say)[e.stance]}" for e in rests_on) + ".",
                 "supports": [e.n for e in rests_on if e.stance == "supports"],
                 "refutes": [e.n for e in rests_on if e.stance == "refutes"],
                 "doc_ids": [s["doc_id"] for s in supporting + refuting],
             })
-        lines = [prompts.message("verdict", lang)[label]]
-        lines += [f"[{e.n}] {prompts.message('stance', lang)[e.stance]}: {e.rationale}" for e in rests_on]
+        lines = [prompts.message("verdict", say)[label]]
+        lines += [f"[{e.n}] {prompts.message('stance', say)[e.stance]}: {e.rationale}" for e in rests_on]
         citations = [e.citation() for e in rests_on]
         return Verdict(claim=claim, verdict=label, answer=" ".join(lines), abstained=False, citations=citations,
                        evidence=evidence, sources=sources, conflicts=conflicts, backend=backend,

@@ -28,7 +28,7 @@ def test_short_questions_are_given_their_language(text, lang):
     assert detect_language(text) == lang
 
 
-@pytest.mark.parametrize("text", ["Quando?", "Lavrov?", "12345", "   "])
+@pytest.mark.parametrize("text", ["Quando?", "E quando?", "Lavrov?", "12345", "   "])
 def test_a_text_that_could_be_several_languages_is_left_to_the_corpus_language(text):
     # "Quando?" is Italian, Spanish and Portuguese alike: the caller's default decides.
     assert detect_language(text) is None

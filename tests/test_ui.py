@@ -16,7 +16,7 @@ from corpus import ARTICLES, TITLES
 from rag import FactChecker, Settings, render
 from rag.store import IndexStore
 from rag.types import RagError
-from rag.ui import Desk, build, launch, looks_like_claim, safe_name
+from rag.ui import Desk, build, drafting, launch, looks_like_claim, safe_name
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -104,7 +104,7 @@ def test_two_users_at_once_each_get_their_own_answer(index_copy, monkeypatch):
 
 def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkeypatch):
     with serving(index_copy, monkeypatch) as (desk, client):
-        job = client.submit(HOURS, [], "Auto", "extractive", "", "", 5, api_name="/chat")
+        job = client.submit(HOURS, [], "Auto", "extractive", "", "", 5, "auto", api_name="/chat")
         updates = list(job)
     chats = [u[0] for u in updates if u[0]]
     assert len(chats) >= 3  # the question with a placeholder, the answer growing, the final answer
@@ -117,11 +117,28 @@ def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkey
     assert "Answered by extractive" in status
 
 
+def test_an_uploaded_article_can_be_removed_and_its_file_goes_with_it(index_copy, tmp_path, monkeypatch):
+    source = _article(tmp_path / "desk", "ponte.txt")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        client.predict([gradio_client.handle_file(str(source))], api_name="/add_articles")
+        assert not client.predict(BRIDGE_QUESTION, api_name="/ask")["abstained"]
+        doc_id = next(d.id for d in desk.current().documents if d.title.startswith("Nuovo ponte"))
+        message, articles, header, _ = client.predict(doc_id, api_name="/remove_article")
+        assert "Removed “Nuovo ponte sull&#x27;Adige”" in message
+        assert f"{len(ARTICLES)} articles indexed" in header and "Nuovo ponte" not in articles
+        answer = client.predict(BRIDGE_QUESTION, api_name="/ask")
+        assert all(c["doc_id"] != doc_id for c in answer["citations"])
+        assert not (index_copy / "uploads" / "ponte.txt").exists()  # a re-ingest will not bring it back
+        again, _, _, _ = client.predict(doc_id, api_name="/remove_article")
+        assert "no longer in the index" in again
+    assert doc_id not in {d.id for d in FactChecker.open(index_copy).documents}
+
+
 def test_an_uploaded_article_is_stored_inside_the_index_and_answers_questions(index_copy, tmp_path, monkeypatch):
     source = _article(tmp_path / "desk", "ponte adige (bozza).txt")
     with serving(index_copy, monkeypatch) as (desk, client):
-        message, articles, _, header = client.predict([gradio_client.handle_file(str(source))],
-                                                  api_name="/add_articles")
+        message, articles, _, header, choices = client.predict([gradio_client.handle_file(str(source))],
+                                                           api_name="/add_articles")
         assert "1 added" in message and "Nuovo ponte" in message
         assert f"{len(ARTICLES) + 1} articles indexed" in header
         assert '<td class="rag-doc-title">Nuovo ponte sull&#x27;Adige</td>' in articles
@@ -251,6 +268,7 @@ def test_searches_keep_working_while_an_ingest_runs(index_copy, tmp_path, monkey
         upload = client.submit([gradio_client.handle_file(str(source))], api_name="/add_articles")
         assert entered.wait(120), "the ingest never reached its write"
         during = client.predict(HOURS, api_name="/ask")
+        chat_during = list(client.submit(HOURS, [], "Auto", "extractive", "", "", 5, "auto", api_name="/chat"))[-1]
         hits = client.predict("traghetto Aurora", 2, api_name="/search")["hits"]
         busy = desk.add([str(second)])
         assert not upload.done()
@@ -258,6 +276,7 @@ def test_searches_keep_working_while_an_ingest_runs(index_copy, tmp_path, monkey
         message = upload.result(timeout=120)[0]
         after = client.predict(BRIDGE_QUESTION, api_name="/ask")
     assert any("sei ore" in c["text"] for c in during["citations"])
+    assert "still being indexed" in chat_during[2] and "sei ore" in str(chat_during[0][-1]["content"])
     assert len(hits) == 2 and all(h["doc_id"].startswith("traghetto") for h in hits)
     assert "Another upload is being indexed" in busy
     assert "1 added" in message
@@ -323,15 +342,32 @@ def test_ui_bad_port_is_one_line_and_a_non_zero_exit(index_copy):
     assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}")
 
 
+def test_a_follow_up_in_the_chat_is_answered_about_the_previous_question(index_copy, monkeypatch):
+    with serving(index_copy, monkeypatch) as (desk, client):
+        first = list(client.submit("Dove si terrà la prima udienza dell’indagine sul traghetto Aurora?", [],
+                                   "Auto", "extractive", "", "", 5, "auto", api_name="/chat"))[-1]
+        history = first[0]
+        follow = list(client.submit("E quando?", history, "Auto", "extractive", "", "", 5, "auto",
+                                    api_name="/chat"))[-1]
+        english = list(client.submit("E quando?", history, "Auto", "extractive", "", "", 5, "en",
+                                     api_name="/chat"))[-1]
+        via_api = client.predict("E quando?", "extractive", 5,
+                                 ["Dove si terrà la prima udienza dell’indagine sul traghetto Aurora?"], api_name="/ask")
+    bubble = str(follow[0][-1]["content"])
+    assert "3 febbraio" in bubble and "udienza" in bubble
+    assert "udienza" in via_api["resolved_question"] and "3 febbraio" in via_api["answer"]
+    assert english[2] and "Understood as" in str(english[0][-1]["content"])
+
+
 def test_fact_check_mode_renders_the_verdict_the_pipeline_reaches(index_copy, monkeypatch):
     claim = "Il traghetto Aurora è rimasto fermo in porto per 12 ore"  # both reports: sei ore
     expected = FactChecker.open(index_copy).check(claim, backend="extractive")
     assert expected.verdict != "SUPPORTED", [(e.n, e.stance, e.rationale) for e in expected.evidence]
     with serving(index_copy, monkeypatch) as (desk, client):
-        checked = list(client.submit(claim, [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
-        asked = list(client.submit(claim + "?", [], "Auto", "extractive", "", "", 5, api_name="/chat"))[-1]
+        checked = list(client.submit(claim, [], "Auto", "extractive", "", "", 5, "auto", api_name="/chat"))[-1]
+        asked = list(client.submit(claim + "?", [], "Auto", "extractive", "", "", 5, "auto", api_name="/chat"))[-1]
         forced = list(client.submit("Per quante ore è rimasto fermo il traghetto Aurora?", [], "Fact-check",
-                                    "extractive", "", "", 5, api_name="/chat"))[-1]
+                                    "extractive", "", "", 5, "auto", api_name="/chat"))[-1]
         api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
         via_api = client.predict(claim, "extractive", 5, api_name="/check")
     bubble, panel = str(checked[0][-1]["content"]), checked[1]
@@ -360,7 +396,7 @@ def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy
         ollama.replies.append("Il restauro è costato 7 milioni di euro a Parigi nel 2030 [1].")  # not what the sources say
         with serving(index_copy, monkeypatch) as (desk, client):
             updates = list(client.submit(COST, [], "Question",
-                                         "ollama", "", "", 5, api_name="/chat"))
+                                         "ollama", "", "", 5, "auto", api_name="/chat"))
             ready = desk.backend_status("ollama")
     down = desk.backend_status("ollama")  # the fake server has stopped
     bubbles = [str(u[0][-1]["content"]) for u in updates if u[0]]
@@ -373,3 +409,30 @@ def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy
     assert ready == ("Answering with ollama — ollama backend requested "
                      f"(qwen2.5:7b-instruct on Ollama at {ollama.host})", "ok")
     assert down[1] == "error" and "not reachable" in down[0]
+
+
+def test_a_long_reply_reports_while_it_works_and_stop_ends_the_model_at_its_next_token():
+    import time
+
+    stop = threading.Event()
+    ended = {}
+
+    def slow_model(on_token):
+        try:
+            for word in ["uno ", "due ", "tre ", "quattro ", "cinque "]:
+                time.sleep(0.2)
+                on_token(word)
+            return "finito"
+        except RagError as e:
+            ended["why"] = str(e)
+            raise
+
+    seen = []
+    with pytest.raises(RagError, match="stopped"):
+        for draft, result in drafting(slow_model, poll=0.05, stop=stop):
+            seen.append((draft, result))
+            if draft.startswith("uno due"):
+                stop.set()
+    assert ended["why"] == "stopped by the user"
+    assert seen[0] == ("", None)  # a report before the first token: the UI can show the time spent
+    assert all(result is None for _, result in seen)
