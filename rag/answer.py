@@ -29,7 +29,7 @@ from .llm import LLM, OnToken
 from .retrieval import Retriever
 from .settings import AnswerSettings
 from .text import fold, keyword_tokens, sentence_spans
-from .types import Answer, Citation, Hit
+from .types import Answer, Citation, Hit, OnStep
 
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 # "…Gladkov. [1]": a citation after the full stop belongs to the sentence before it.
@@ -172,7 +172,8 @@ class Answerer:
     # -- answers ----------------------------------------------------------------------
 
     def answer(self, question: str, hits: list[Hit], llm: LLM | None, reason: str,
-               on_token: OnToken | None = None, asked: str | None = None) -> tuple[Answer, float]:
+               on_token: OnToken | None = None, asked: str | None = None,
+               on_step: OnStep | None = None) -> tuple[Answer, float]:
         """The answer and the time spent generating, in ms (0 when no model was asked)."""
         unnamed = self.unnamed(question, hits)
         if unnamed:
@@ -185,7 +186,7 @@ class Answerer:
             return self.abstain(question, hits, llm.name,
                                 f"{reason}; nothing relevant was retrieved, so the model was not asked"), 0.0
         else:
-            answer, generation_ms = self.generate(question, hits, evidence, llm, reason, on_token)
+            answer, generation_ms = self.generate(question, hits, evidence, llm, reason, on_token, on_step)
         if not answer.abstained:
             self.add_conflicts(answer, evidence)
         return answer, generation_ms
@@ -255,7 +256,8 @@ class Answerer:
                       backend="extractive", backend_reason=reason, passages=hits)
 
     def generate(self, question: str, hits: list[Hit], evidence: list[Evidence], llm: LLM,
-                 reason: str, on_token: OnToken | None = None) -> tuple[Answer, float]:
+                 reason: str, on_token: OnToken | None = None,
+                 on_step: OnStep | None = None) -> tuple[Answer, float]:
         """Ask the LLM, then validate; returns the answer and the generation time in ms."""
         lang = self.reply_language(question)
         passages = "\n".join(
@@ -270,8 +272,12 @@ class Answerer:
                                                        question=prompts.as_data(question))},
         ]
         started = time.perf_counter()
+        if on_step:
+            on_step("writing", 0, 0)
         reply = llm.chat(messages, on_token=on_token)
         generation_ms = (time.perf_counter() - started) * 1000
+        if on_step:
+            on_step("validating", 0, 0)
         if NOT_IN_SOURCES in reply and len(strip_citations(reply.replace(NOT_IN_SOURCES, "")).split()) < 4:
             answer = self.abstain(question, hits, llm.name, f"{reason}; the model found no answer in the passages")
             answer.draft = reply

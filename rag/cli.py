@@ -296,7 +296,7 @@ def _print_verdict(verdict) -> None:
     print(textwrap.fill(verdict.answer, width=100))
     for source in verdict.sources:
         items = [e for e in verdict.evidence if e.doc_id == source["doc_id"] and e.stance != "unrelated"]
-        print(f"\n{source['stance'].upper():9} {source['title']}" + (f" ({source['date']})" if source["date"] else ""))
+        print(f"\n{source['stance'].upper():9} {_source_label(source['title'], source['date'], source.get('url'))}")
         for e in items:
             print(f"  [{e.n}] {e.stance}: {e.rationale}")
             print(textwrap.indent(textwrap.fill(f"“{' '.join(e.text.split())}”", width=94), "      "))
@@ -407,11 +407,17 @@ def _print_claimreview(args, settings: Settings, verdicts: list) -> int:
     return 0
 
 
+def _source_label(title: str, date: str | None, url: str | None) -> str:
+    """How a source is named to a reader: its title, date and original address (ids and
+    offsets are in --json)."""
+    return title + (f" ({date})" if date else "") + (f" · {url}" if url else "")
+
+
 def _print_sources(heading: str, citations) -> None:
     if citations:
         print(f"\n{heading}")
     for c in citations:
-        print(f"[{c.n}] {c.title}" + (f" ({c.date})" if c.date else "") + f"  {c.doc_id} chars {c.start}-{c.end}")
+        print(f"[{c.n}] {_source_label(c.title, c.date, c.url)}")
         print(textwrap.indent(textwrap.fill(f"“{' '.join(c.text.split())}”", width=96), "    "))
 
 

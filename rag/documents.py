@@ -76,12 +76,14 @@ def content_hash(*parts: str | None) -> str:
 
 
 def make_document(doc_id, title, text, source, date=None, url=None, body_start=0) -> Document:
-    """A Document with its language, dateline date (when no date is given) and content hash."""
+    """A Document with its language, dateline date (when no date is given) and content hash.
+    An article without a title is called after its file: its first sentence cut short read as
+    a quote, not as a title."""
     body = text[body_start:]
     date = date or parse_date(body[:200])
     return Document(
         id=doc_id,
-        title=title or derive_title(body),
+        title=title or title_from_file(source) or derive_title(body),
         text=text,
         source=source,
         date=date,
@@ -90,6 +92,17 @@ def make_document(doc_id, title, text, source, date=None, url=None, body_start=0
         body_start=body_start,
         sha256=content_hash(title, date, url, text[body_start:]),
     )
+
+
+def title_from_file(source: str) -> str | None:
+    """"ponte_adige-bozza.txt" -> "Ponte adige bozza"; a JSONL line adds its number ("batch #3" ->
+    "Batch, article 3"). None when the name says nothing (digits or hashes only)."""
+    path, _, line = source.partition("#")
+    words = re.sub(r"[_\-.\s]+", " ", Path(path).stem).strip()
+    if not re.search(r"[^\W\d_]{3,}", words):
+        return None
+    title = words[:1].upper() + words[1:]
+    return f"{title}, article {line}" if line else title
 
 
 def derive_title(body: str, limit: int = 90) -> str:

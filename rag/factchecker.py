@@ -25,7 +25,7 @@ from .retrieval import Retriever, build_bm25
 from .settings import BACKENDS, DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
                     grow_vector_index, vectors_of)
-from .types import Answer, Cancelled, Document, Hit, IngestReport, RagError, TextCheck, Verdict
+from .types import Answer, Cancelled, Document, Hit, IngestReport, OnStep, RagError, TextCheck, Verdict
 from .verify import Verifier
 
 log = logging.getLogger("rag")
@@ -116,25 +116,35 @@ class FactChecker:
         return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
 
     def ask(self, question: str, backend: str | LLM | None = None, k: int | None = None,
-            on_token: OnToken | None = None, history=None) -> Answer:
+            on_token: OnToken | None = None, history=None, on_step: OnStep | None = None) -> Answer:
         """Answer from the indexed articles, citing passages as [n], or abstain.
 
         `backend`: "auto" (default), "ollama", "llamacpp", "extractive", or any object with
         the LLM interface (rag/llm.py). `on_token` receives the model's text as it is
         generated: a draft, shown before it is validated. `history`: the conversation's earlier
         questions (strings, Answers or chat messages); a follow-up is resolved against them and
-        the answer's `resolved_question` says how it was understood."""
+        the answer's `resolved_question` says how it was understood. `on_step(step, done, of)`
+        hears of each stage ("retrieving", "writing", "validating"), for a progress display."""
         started = time.perf_counter()
         resolved = self._resolve(question, history, backend)
+        if on_step:
+            on_step("retrieving", 0, 0)
         hits = self.search(resolved or question, k=k)
         retrieved = time.perf_counter()
         answer, generation_ms = self._with_backend(
             backend, lambda llm, reason: self.answerer.answer(
-                resolved or question, hits, llm, reason, on_token, asked=question if resolved else None))
+                resolved or question, hits, llm, reason, on_token, asked=question if resolved else None,
+                on_step=on_step))
         answer.question, answer.resolved_question = question, resolved
         answer.language = self.answerer.reply_language(resolved or question)
         answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
+
+    def reply_language(self, text: str) -> str:
+        """The language a reply to `text` is written in (the setting, else the text's own)."""
+        if self.answerer is None:
+            self._use(self.store.load())
+        return self.answerer.reply_language(text)
 
     def replying_in(self, language: str) -> "FactChecker":
         """This bot writing its replies in `language` ("auto": each question's own); a shallow
@@ -170,17 +180,22 @@ class FactChecker:
         except RagError:  # the model failed mid-way: resolve as without one
             return conversation.resolve(question, history, None)[0]
 
-    def check(self, claim: str, backend: str | LLM | None = None, k: int | None = None) -> Verdict:
+    def check(self, claim: str, backend: str | LLM | None = None, k: int | None = None,
+              on_step: OnStep | None = None) -> Verdict:
         """Check a claim against the indexed articles: SUPPORTED, REFUTED, NOT_ENOUGH_INFO or
-        CONFLICTING, with every retrieved passage's stance and rationale, grouped per source."""
-        return self._check(claim, backend, k)
+        CONFLICTING, with every retrieved passage's stance and rationale, grouped per source.
+        `on_step(step, done, of)`: "retrieving", then ("judging", 3, 8) per passage."""
+        return self._check(claim, backend, k, on_step=on_step)
 
-    def _check(self, claim: str, backend, k, chosen: tuple[LLM | None, str] | None = None) -> Verdict:
+    def _check(self, claim: str, backend, k, chosen: tuple[LLM | None, str] | None = None,
+               on_step: OnStep | None = None) -> Verdict:
         started = time.perf_counter()
+        if on_step:
+            on_step("retrieving", 0, 0)
         hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
         retrieved = time.perf_counter()
         verdict, generation_ms = self._with_backend(
-            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason), chosen)
+            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason, on_step), chosen)
         verdict.timings_ms = _timings(started, retrieved, generation_ms)
         verdict.language = self.answerer.reply_language(claim)
         return verdict

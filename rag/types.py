@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 
@@ -10,7 +11,8 @@ class RagError(Exception):
 
 
 class Cancelled(RagError):
-    """An ingest stopped at the caller's request, before anything was written."""
+    """Work stopped at the caller's request: an ingest before anything was written, or a
+    reply whose model was stopped."""
 
 
 @dataclass
@@ -188,6 +190,11 @@ class Verdict:
         data = asdict(self)
         data.pop("passages")
         return {"question": self.claim, **data}
+
+
+# Long work reports its steps: ("retrieving" | "judging" | "asking" | "writing" | "validating",
+# done, total), e.g. ("judging", 3, 8) while the judge reads passage 3 of 8.
+OnStep = Callable[[str, int, int], None]
 
 
 @dataclass

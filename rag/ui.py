@@ -23,8 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from string import Template
 
-from . import render
+from . import prompts, render
 from .documents import SUPPORTED_SUFFIXES, Skip, read_text
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
@@ -460,31 +461,39 @@ def build(desk: Desk):
             yield history, gr.skip(), gr.skip(), ""
             return
         claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
-        doing = "Checking the claim" if claim else "Searching the articles"
-        if desk.indexing:
-            doing += " (articles are still being indexed: the new ones are not searched yet)"
-        history += [_user_message(message), _bot_message(render.pending_html(f"{doing}…"))]
-        yield history, gr.skip(), gr.skip(), ""
+        history += [_user_message(message), _bot_message(render.pending_html("…"))]
         started, stop = time.monotonic(), threading.Event()
-        shown = 0.0
+        step = {"text": "", "shown": ""}
 
         try:
             bot = desk.view(ollama_model, gguf, language)
+            steps = prompts.message("steps", bot.reply_language(message))
+            note = f" ({steps['indexing']})" if desk.indexing else ""
+
+            def on_step(kind: str, done: int, total: int) -> None:
+                if stop.is_set():
+                    raise Cancelled("stopped by the user")
+                step["text"] = Template(steps[kind]).safe_substitute(done=done, total=total) + note
+
+            on_step("retrieving", 0, 0)
+            history[-1] = _bot_message(render.pending_html(f"{step['text']}…"))
+            yield history, gr.skip(), gr.skip(), ""
             k = _passages(k)
             if claim:
-                work = lambda on_token: bot.check(message, backend=backend, k=k)  # noqa: E731
+                work = lambda on_token: bot.check(message, backend=backend, k=k, on_step=on_step)  # noqa: E731
             else:  # the conversation's earlier messages resolve a follow-up ("E quando?")
                 work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token,  # noqa: E731
-                                                history=earlier)
+                                                history=earlier, on_step=on_step)
             for draft, result in drafting(work, stop=stop):
                 if result is not None:
                     break
                 elapsed = time.monotonic() - started
+                shown = f"{step['text']}… {elapsed:.0f} s" if elapsed >= 1 else f"{step['text']}…"
                 if draft:  # a model is still writing: show its draft as a draft
                     history[-1] = _bot_message(render.draft_html(draft, backend))
-                elif elapsed - shown >= 1:  # still working: say for how long
-                    history[-1] = _bot_message(render.pending_html(f"{doing}… {elapsed:.0f} s"))
-                    shown = elapsed
+                elif shown != step["shown"]:  # the step, and for how long the work has run
+                    history[-1] = _bot_message(render.pending_html(shown))
+                    step["shown"] = shown
                 else:
                     continue
                 yield history, gr.skip(), gr.skip(), gr.skip()

@@ -42,7 +42,7 @@ from .grounding import Premise
 from .llm import LLM
 from .settings import VerifySettings
 from .text import fold, words
-from .types import STANCES, EvidenceItem, Hit, Verdict
+from .types import STANCES, EvidenceItem, Hit, OnStep, Verdict
 
 STANCE_SCHEMA = {
     "type": "object",
@@ -89,8 +89,10 @@ class Verifier:
     def judge(self):
         return self.grounding.judge
 
-    def check(self, claim: str, hits: list[Hit], llm: LLM | None, reason: str) -> tuple[Verdict, float]:
-        """The verdict and the time spent in the model, in ms."""
+    def check(self, claim: str, hits: list[Hit], llm: LLM | None, reason: str,
+              on_step: OnStep | None = None) -> tuple[Verdict, float]:
+        """The verdict and the time spent in the model, in ms; `on_step` hears of each passage
+        judged ("judging", n, of) and each one a model is asked about ("asking", i, of)."""
         lang = self.answerer.retriever.language(claim)  # to read the claim's facts
         say = self.answerer.reply_language(claim)  # to write the verdict in
         backend = llm.name if llm else "extractive"
@@ -104,28 +106,34 @@ class Verifier:
         relevance: dict[int, float] = {}
         for e in evidence:
             relevance[e.n] = max(relevance.get(e.n, -1.0), e.score)
-        judgements = self.judge_passages(claim, hits, relevance, lang, say)
+        judgements = self.judge_passages(claim, hits, relevance, lang, say, on_step)
         generation_ms = 0.0
         if llm is not None:
             started = time.perf_counter()
-            judgements = self.judge_with(llm, claim, hits, judgements, say)
+            judgements = self.judge_with(llm, claim, hits, judgements, say, on_step)
             generation_ms = (time.perf_counter() - started) * 1000
         return self.aggregate(claim, hits, judgements, backend, reason, say), generation_ms
 
     # -- judging with the entailment model ------------------------------------------------
 
     def judge_passages(self, claim: str, hits: list[Hit], relevance: dict[int, float],
-                       lang: str | None, say: str | None = None) -> list[Judgement]:
+                       lang: str | None, say: str | None = None,
+                       on_step: OnStep | None = None) -> list[Judgement]:
         """Every passage's stance from the judge (module docstring), in passage order; `lang`
         is the claim's language, `say` the one to write rationales in (default: the same)."""
         claim_vector = self.grounding.embed([claim])[0]
         premises = [p for n, hit in enumerate(hits, start=1)
                     for p in self.grounding.premises(n, hit, claim_vector, self.settings.judged_sentences)]
-        probs = self.judge.predict([(p.text, claim) for p in premises])
         stated = facts.extract(claim, lang)
         by_passage: dict[int, list[tuple[Premise, np.ndarray]]] = {}
-        for p, pr in zip(premises, probs):
-            by_passage.setdefault(p.n, []).append((p, pr))
+        for p in premises:
+            by_passage.setdefault(p.n, []).append((p, None))
+        for done, n in enumerate(by_passage, start=1):  # passage by passage, to say how far it is
+            if on_step:
+                on_step("judging", done, len(by_passage))
+            judged = by_passage[n]
+            probs = self.judge.predict([(p.text, claim) for p, _ in judged])
+            by_passage[n] = [(p, pr) for (p, _), pr in zip(judged, probs)]
         judgements = []
         for n, hit in enumerate(hits, start=1):
             judged = by_passage.get(n)
@@ -214,7 +222,7 @@ class Verifier:
     # -- judging with a model ---------------------------------------------------------------
 
     def judge_with(self, llm: LLM, claim: str, hits: list[Hit], judged: list[Judgement],
-                   say: str) -> list[Judgement]:
+                   say: str, on_step: OnStep | None = None) -> list[Judgement]:
         """The model's stance, validated, for the relevant passages the judge leaves open.
 
         A confident entailment or contradiction from the judge stands: a small model is a poor
@@ -227,7 +235,9 @@ class Verifier:
         open_ = sorted((j for j in judged if j.stance == "unrelated" and j.strength >= self.settings.related_threshold),
                        key=lambda j: -j.strength)[: self.settings.judged_passages]
         result = {j.n: j for j in judged}
-        for j in open_:
+        for asked, j in enumerate(open_, start=1):
+            if on_step:
+                on_step("asking", asked, len(open_))
             user = prompts.render("stance_user.txt", passage=prompts.as_data(self.grounding.visible_text(j.hit)),
                                   claim=prompts.as_data(claim))
             reply = llm.chat([{"role": "system", "content": system}, {"role": "user", "content": user}],

@@ -129,3 +129,17 @@ def test_every_command_has_help():
     for command in ("ingest", "search", "docs", "remove"):
         result = run_rag(command, "--help")
         assert result.returncode == 0 and "usage: rag" in result.stdout
+
+
+def test_sources_are_named_by_title_date_and_address_not_by_internal_ids(tmp_path):
+    articles = tmp_path / "batch-1.jsonl"
+    articles.write_text(json.dumps({
+        "title": "Chiude il ponte di Lucca", "date": "2026-02-03", "url": "https://giornale.example/lucca-ponte",
+        "text": "Lucca, 3 febbraio 2026 – Il comune di Lucca ha chiuso il ponte sul Serchio per lavori fino a maggio."}) + "\n",
+        encoding="utf-8")
+    index = tmp_path / "index"
+    assert run_rag("ingest", "-q", "--index", str(index), str(articles)).returncode == 0
+    result = run_rag("ask", "--index", str(index), "--backend", "extractive", "Fino a quando resterà chiuso il ponte di Lucca?")
+    assert result.returncode == 0, result.stderr
+    assert "[1] Chiude il ponte di Lucca (2026-02-03) · https://giornale.example/lucca-ponte" in result.stdout
+    assert "batch-1" not in result.stdout

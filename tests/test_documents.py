@@ -200,3 +200,17 @@ def test_files_over_the_size_cap_are_skipped(tmp_path):
     result = load_paths([big], max_bytes=1000)
     assert result.documents == [] and "larger than" in result.skipped[0][1]
     assert load_paths([big]).documents
+
+
+def test_an_article_without_a_title_is_called_after_its_file(tmp_path):
+    # its first sentence, cut short, would read as a quote in every list of sources
+    (tmp_path / "sciopero_porto-livorno.txt").write_text(
+        "I portuali di Livorno hanno scioperato per 48 ore contro i nuovi turni, e il porto è rimasto fermo.\n",
+        encoding="utf-8")
+    (tmp_path / "rassegna.jsonl").write_text(
+        json.dumps({"text": "Il comune di Lucca ha chiuso il ponte per lavori fino a maggio."}) + "\n", encoding="utf-8")
+    (tmp_path / "000_6d133049264667af.txt").write_text("La fiera di Arezzo apre sabato con 300 espositori.\n",
+                                                       encoding="utf-8")
+    titles = sorted(d.title for d in load_paths([tmp_path]).documents)
+    assert titles == ["La fiera di Arezzo apre sabato con 300 espositori.",  # a hash says less than the text
+                      "Rassegna, article 1", "Sciopero porto livorno"]

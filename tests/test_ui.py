@@ -371,18 +371,22 @@ def test_fact_check_mode_renders_the_verdict_the_pipeline_reaches(index_copy, mo
         api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
         via_api = client.predict(claim, "extractive", 5, api_name="/check")
     bubble, panel = str(checked[0][-1]["content"]), checked[1]
-    assert render.verdict_badge(expected.verdict) in bubble and "rag-verdict-badge rag-v-supported" not in bubble
+    lang = expected.language  # the reply's words are in the claim's language
+    assert render.verdict_badge(expected.verdict, lang=lang) in bubble and "rag-verdict-badge rag-v-supported" not in bubble
     assert f"“{claim}”" in bubble
     assert via_api["verdict"] == expected.verdict  # the UI shows what `check` decides
-    # the panel: one card per article the evidence comes from, each stance and rationale shown
+    # the panel: one card per article with a passage for or against, each stance and rationale shown
+    # (articles with no passage for or against are folded away below, still listed)
     documents = {e.doc_id for e in expected.evidence}
-    assert panel.count('<div class="rag-source">') == len(documents) >= 2
-    assert f"Evidence from {len(documents)} articles" in panel
+    decisive = {e.doc_id for e in expected.evidence if e.stance != "unrelated"}
+    assert panel.count('<div class="rag-source" data-doc=') == len(decisive) >= 2
+    assert render.ui_text("evidence_from", lang, len(decisive)) in panel
     for doc_id in documents:
         assert render.esc(TITLES[f"{doc_id}.txt"]) in panel
     for e in expected.evidence:
         if e.stance == "refutes":  # what contradicts the claim is the six hours, shown with why
-            assert "sei ore" in e.text and render.esc(e.rationale) in panel and "Refutes" in panel
+            assert "sei ore" in e.text and render.esc(e.rationale) in panel
+            assert render.ui_words("stances", lang)["refutes"] in panel
     assert "rag-verdict-badge" in str(forced[0][-1]["content"])  # the mode forces a check of a question
     assert "rag-verdict" not in str(asked[0][-1]["content"]) and "rag-answer" in str(asked[0][-1]["content"])
     assert "/check" in api

@@ -20,13 +20,13 @@ import pytest
 from conftest import ROOT
 from corpus import ARTICLES, TITLES, write_articles
 
+from rag import render
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-VERDICT_LABELS = {"SUPPORTED": "Supported", "REFUTED": "Refuted", "NOT_ENOUGH_INFO": "Not enough info",
-                  "CONFLICTING": "Sources conflict"}
 # An article that carries markup: it must be shown as text, never run.
 HOSTILE = ("Biblioteca chiusa a Roccabianca\n"
            "Roccabianca, 5 dicembre 2025 – La biblioteca comunale di Roccabianca resterà chiusa fino a marzo "
@@ -134,12 +134,18 @@ def test_a_question_gets_a_cited_answer_and_its_passage(page):
     answer = page.locator("#rag-chat .rag-answer").last
     badges = answer.locator(".rag-cite")
     assert badges.count() >= 1
-    n = badges.first.inner_text().strip()
-    card = page.locator(f"#rag-sources-panel #rag-src-{n}")
+    assert badges.first.inner_text().strip() == "1"  # numbered in the order the cards are shown
+    target = badges.first.get_attribute("href")  # "#rag-src-<this reply's key>-1"
+    assert target.startswith("#rag-src-") and target.endswith("-1")
+    card = page.locator(f"#rag-sources-panel {target}")
     assert card.count() == 1
-    highlighted = card.locator("mark").inner_text()
-    assert any(" ".join(highlighted.split()) in " ".join(t.split()) for t in ARTICLES.values())
-    assert "7 milioni" in highlighted
+    highlighted = card.locator("mark").all_inner_texts()
+    assert highlighted and all(any(" ".join(h.split()) in " ".join(t.split()) for t in ARTICLES.values())
+                               for h in highlighted)
+    assert "7 milioni" in " ".join(highlighted)
+    badges.first.click()  # the badge takes the reader to its card, which lights up
+    page.wait_for_function(f"location.hash === {json.dumps(target)}")
+    assert card.evaluate("el => el.matches(':target')")
     assert card.locator(".rag-source-title").inner_text().strip().lower() == TITLES["pinacoteca.txt"].lower()
     assert "2026-01-20" in card.locator(".rag-source-meta").inner_text()
     assert "Answered by" in page.inner_text("#rag-status")
@@ -203,8 +209,10 @@ def test_a_claim_gets_the_pipelines_verdict_with_evidence_per_source(page, app_h
     checked = subprocess.run([sys.executable, "-m", "rag", "check", claim, "--backend", "extractive", "--json"],
                              capture_output=True, text=True, env=env, timeout=300)
     assert checked.returncode == 0, checked.stderr
-    verdict = json.loads(checked.stdout)["verdict"]
-    assert label.lower() == VERDICT_LABELS[verdict].lower() != "supported"  # the sources contradict the claim
+    reply = json.loads(checked.stdout)
+    verdict = reply["verdict"]
+    assert verdict != "SUPPORTED"  # the sources contradict the claim
+    assert label.lower() == render.ui_words("verdicts", reply["language"])[verdict].lower()  # in the claim's language
     assert claim in page.inner_text("#rag-chat")
     assert page.locator("#rag-sources-panel .rag-evidence").count() >= 2
     panel = page.inner_text("#rag-sources-panel")
