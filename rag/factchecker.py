@@ -200,11 +200,13 @@ class FactChecker:
         verdict.language = self.answerer.reply_language(claim)
         return verdict
 
-    def check_text(self, text: str, backend: str | LLM | None = None, k: int | None = None) -> TextCheck:
+    def check_text(self, text: str, backend: str | LLM | None = None, k: int | None = None,
+                   on_step: OnStep | None = None) -> TextCheck:
         """Check a paragraph or a speech claim by claim: one Verdict per check-worthy claim
         (claims.split_claims: sentences, or the clauses of a compound one, that state a fact),
         and the rest skipped with why ("a question", "an opinion", ...). At most
-        `verify.max_claims` are checked; the others are skipped "over the limit"."""
+        `verify.max_claims` are checked; the others are skipped "over the limit".
+        `on_step("claim", i, n)` is called as claim i of n is checked."""
         if not isinstance(text, str):
             raise RagError(f"the text must be a string, not {type(text).__name__}")
         if not text.strip():
@@ -225,7 +227,9 @@ class FactChecker:
         # One choice of backend for every claim: `auto` probes Ollama once, not per claim.
         chosen = self._backend(backend) if claims else None
         verdicts = []
-        for c in claims:
+        for done, c in enumerate(claims, start=1):
+            if on_step:
+                on_step("claim", done, len(claims))
             verdicts.append(self._check(c.text, backend, k, chosen))
             if chosen[0] is not None and verdicts[-1].backend == "extractive":
                 chosen = (None, verdicts[-1].backend_reason)  # auto's model failed: not again for each claim

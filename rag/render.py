@@ -753,12 +753,59 @@ def _evidence_item(group: list, plan: _Plan, documents: Mapping, lang: str) -> s
             f'<blockquote class="rag-passage">{_in_context(group, documents)}</blockquote>{rationale}</div>')
 
 
+# -- a paragraph checked claim by claim ----------------------------------------------------
+
+
+def text_check_html(checked) -> str:
+    """The chat bubble of a TextCheck: one line per claim with its verdict badge and why in a
+    sentence, then the sentences not checked (questions, opinions…), folded, with why."""
+    lang = language_of(checked.verdicts[0]) if checked.verdicts else "en"
+    names = ui_words("verdicts", lang)
+    counts = [f"{n} {names[label]}" for label in ("SUPPORTED", "REFUTED", "CONFLICTING", "NOT_ENOUGH_INFO")
+              if (n := sum(v.verdict == label for v in checked.verdicts))]
+    head = ui_text("claims_checked", lang, len(checked.verdicts)) + (": " + ", ".join(counts) if counts else "")
+    rows = "".join(
+        f'<li class="rag-claim-row">{verdict_badge(v.verdict, lang=lang)}'
+        f'<span class="rag-claim">“{esc(c.text)}”</span>'
+        f'<div class="rag-claim-why">{esc(_first_sentence(v.answer))}</div></li>'
+        for c, v in zip(checked.claims, checked.verdicts))
+    skipped = ""
+    if checked.skipped:
+        reasons = ui_words("skip_reasons", lang)
+        items = "".join(f'<li>“{esc(s["text"])}” — {esc(reasons.get(s["why"], s["why"]))}</li>'
+                        for s in checked.skipped)
+        skipped = (f'<details class="rag-skipped"><summary>{esc(ui_text("not_checked", lang, len(checked.skipped)))}'
+                   f"</summary><ul>{items}</ul></details>")
+    meta = _meta(checked.verdicts[0], lang) if checked.verdicts else ""
+    return (f'<div class="rag-msg rag-text-check" lang="{esc(lang)}"><div class="rag-tally">{esc(head)}</div>'
+            f'<ol class="rag-claims">{rows}</ol>{skipped}{meta}</div>')
+
+
+def text_evidence_html(checked, documents: Mapping) -> str:
+    """The sources panel of a TextCheck: each claim's evidence, claim by claim."""
+    lang = language_of(checked.verdicts[0]) if checked.verdicts else "en"
+    if not checked.verdicts:
+        return f'<div class="rag-sources"><div class="rag-sources-head">{esc(ui_text("no_evidence", lang))}</div></div>'
+    parts = [f'<div class="rag-claim-evidence"><div class="rag-claim-head">{i}. “{esc(c.text)}”</div>'
+             f"{evidence_html(v, documents)}</div>"
+             for i, (c, v) in enumerate(zip(checked.claims, checked.verdicts), start=1)]
+    return f'<div class="rag-sources rag-sources-claims" lang="{esc(lang)}">{"".join(parts)}</div>'
+
+
+def _first_sentence(answer: str) -> str:
+    """A verdict's explanation up to its first cited passage: "The sources refute the claim."."""
+    return CITATION.split(answer, maxsplit=1)[0].strip()
+
+
 # -- status and ingest -------------------------------------------------------------------
 
 
-def status_html(text: str, level: str = "ok") -> str:
-    """The status line: which backend answers and why. level: ok, warn or error."""
-    return f'<div class="rag-status rag-status-{esc(level)}">{esc(text)}</div>'
+def status_html(text: str, level: str = "ok", details: str = "") -> str:
+    """The status line: which backend answers, level ok, warn or error; `details` (why that
+    backend: what was tried) sit behind a disclosure, for who wants them."""
+    more = (f'<details class="rag-status-details"><summary>details</summary>{esc(details)}</details>'
+            if details else "")
+    return f'<div class="rag-status rag-status-{esc(level)}">{esc(text)}{more}</div>'
 
 
 def documents_html(documents) -> str:

@@ -19,17 +19,19 @@ import os
 import queue
 import re
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from string import Template
 
-from . import prompts, render
+from . import prompts, render, report
 from .documents import SUPPORTED_SUFFIXES, Skip, read_text
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
 from .settings import BACKENDS, LLMSettings, Settings
+from .text import sentence_spans
 from .types import Cancelled, RagError
 
 log = logging.getLogger("rag")
@@ -196,6 +198,15 @@ class Desk:
             return render.ingest_html(f"Not removed: {e}.", [], "error")
         finally:
             self._ingesting.release()
+
+    def reports(self, settings: Settings, checked: dict) -> tuple[str, str]:
+        """The session's fact-check report (HTML) and its ClaimReview JSON-LD, as files Gradio
+        may serve (inside its cache folder, which it empties of files older than an hour)."""
+        folder = Path(tempfile.mkdtemp(prefix="report-", dir=self.incoming))
+        html_path, jsonld_path = folder / "fact-check-report.html", folder / "claimreview.jsonld"
+        report.write(html_path, checked["verdicts"], settings, checked["skipped"])
+        report.write(jsonld_path, checked["verdicts"], settings)
+        return str(html_path), str(jsonld_path)
 
     @property
     def indexing(self) -> bool:
@@ -430,15 +441,20 @@ def _bot_message(html: str) -> dict:
     return {"role": "assistant", "content": html}
 
 
-def _result_status(result, requested: str) -> tuple[str, str]:
-    text = f"Answered by {result.backend} — {result.backend_reason}"
+def _result_status(result, requested: str) -> tuple[str, str, str]:
+    """(text, level, details) of the status line after a reply. Quotes without a model are the
+    normal offline mode: said calmly, with why no model answered behind the details."""
+    if result.backend == "extractive":
+        text = "Answered with quotes from the articles (no language model)"
+    else:
+        text = f"Answered by {result.backend}"
     level = "ok"
     if getattr(result, "fallback", None):
         text += f". {result.fallback}"
         level = "warn"
     elif requested not in ("auto", "extractive", result.backend):
         level = "warn"  # the backend asked for did not answer (under auto, any may)
-    return text, level
+    return text, level, result.backend_reason
 
 
 # -- the Gradio app ----------------------------------------------------------------------
@@ -453,12 +469,15 @@ def build(desk: Desk):
     desk.incoming.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(desk.incoming)
 
-    def respond(message, history, mode, backend, ollama_model, gguf, k, language):
+    def respond(message, history, mode, backend, ollama_model, gguf, k, language, checked):
+        """One chat turn. Yields (chat, sources panel, status line, input box, the claims checked
+        in this session, the report download, the ClaimReview download)."""
+        same = (gr.skip(),) * 3  # the session's checked claims and their downloads, unchanged
         message = (message or "").strip()
         history = list(history or [])
         earlier = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]
         if not message:
-            yield history, gr.skip(), gr.skip(), ""
+            yield history, gr.skip(), gr.skip(), "", *same
             return
         claim = mode == "Fact-check" or (mode == "Auto" and looks_like_claim(message))
         history += [_user_message(message), _bot_message(render.pending_html("…"))]
@@ -477,9 +496,13 @@ def build(desk: Desk):
 
             on_step("retrieving", 0, 0)
             history[-1] = _bot_message(render.pending_html(f"{step['text']}…"))
-            yield history, gr.skip(), gr.skip(), ""
+            yield history, gr.skip(), gr.skip(), "", *same
             k = _passages(k)
-            if claim:
+            # several sentences pasted to be checked: one verdict per check-worthy claim
+            paragraph = claim and len(sentence_spans(message)) > 1
+            if paragraph:
+                work = lambda on_token: bot.check_text(message, backend=backend, k=k, on_step=on_step)  # noqa: E731
+            elif claim:
                 work = lambda on_token: bot.check(message, backend=backend, k=k, on_step=on_step)  # noqa: E731
             else:  # the conversation's earlier messages resolve a follow-up ("E quando?")
                 work = lambda on_token: bot.ask(message, backend=backend, k=k, on_token=on_token,  # noqa: E731
@@ -496,33 +519,46 @@ def build(desk: Desk):
                     step["shown"] = shown
                 else:
                     continue
-                yield history, gr.skip(), gr.skip(), gr.skip()
+                yield history, gr.skip(), gr.skip(), gr.skip(), *same
         except GeneratorExit:  # the Stop button cancelled this reply
             stop.set()
             raise
         except RagError as e:
             history[-1] = _bot_message(render.error_html(str(e)))
-            yield history, gr.skip(), render.status_html(str(e), "error"), gr.skip()
+            yield history, gr.skip(), render.status_html(str(e), "error"), gr.skip(), *same
             return
         except Exception as e:  # a bug: say so in the chat, keep the app alive
             log.exception("answering failed")
             history[-1] = _bot_message(render.error_html(f"unexpected {type(e).__name__}: {e}"))
-            yield history, gr.skip(), gr.skip(), gr.skip()
+            yield history, gr.skip(), gr.skip(), gr.skip(), *same
             return
 
-        # The checked answer replaces any draft, streamed in pieces so every backend looks alike.
-        for prefix in pieces(result.answer):
-            bubble = render.verdict_html(result, prefix) if claim else render.answer_html(result, prefix)
-            history[-1] = _bot_message(bubble)
-            yield history, gr.skip(), gr.skip(), gr.skip()
-            time.sleep(0.03)
         documents = bot.data.documents
-        panel = render.evidence_html(result, documents) if claim else render.sources_html(result, documents)
-        status_line = render.status_html(*_result_status(result, backend))
+        if paragraph:
+            history[-1] = _bot_message(render.text_check_html(result))
+            panel = render.text_evidence_html(result, documents)
+            verdicts, skipped, first = result.verdicts, result.skipped, (result.verdicts or [None])[0]
+        else:
+            # The checked answer replaces any draft, streamed in pieces so every backend looks alike.
+            for prefix in pieces(result.answer):
+                bubble = render.verdict_html(result, prefix) if claim else render.answer_html(result, prefix)
+                history[-1] = _bot_message(bubble)
+                yield history, gr.skip(), gr.skip(), gr.skip(), *same
+                time.sleep(0.03)
+            panel = render.evidence_html(result, documents) if claim else render.sources_html(result, documents)
+            verdicts, skipped, first = ([result], [], result) if claim else ([], [], result)
+        status_line = render.status_html(*_result_status(first, backend)) if first else gr.skip()
         if desk.indexing:
             status_line = render.status_html("Articles are still being indexed: this reply does not draw on "
                                              "the new ones yet. Ask again when the upload is done.", "warn")
-        yield history, panel, status_line, gr.skip()
+        if not verdicts:
+            yield history, panel, status_line, gr.skip(), *same
+            return
+        checked = {"verdicts": [*checked.get("verdicts", []), *verdicts],
+                   "skipped": [*checked.get("skipped", []), *skipped]}
+        html_report, claimreview = desk.reports(bot.settings, checked)
+        yield (history, panel, status_line, gr.skip(), checked,
+               gr.update(value=html_report, visible=True), gr.update(value=claimreview, visible=True))
 
     def stopped(history):
         """After Stop: the reply that was being written says it was stopped."""
@@ -533,7 +569,7 @@ def build(desk: Desk):
         return history
 
     def status(backend, ollama_model, gguf):
-        return render.status_html(*desk.backend_status(backend, ollama_model, gguf))
+        return render.status_html(*desk.backend_details(backend, ollama_model, gguf))
 
     def add_articles(files, progress=gr.Progress()):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
@@ -593,6 +629,12 @@ def build(desk: Desk):
                                              placeholder="Dove era previsto il vertice? · Il vertice era previsto a Budapest")
                             send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="rag-send")
                             halt = gr.Button("Stop", variant="secondary", scale=1, min_width=70, elem_id="rag-stop")
+                        checked = gr.State({})  # the claims this session checked, for its report
+                        with gr.Row():
+                            report_html = gr.DownloadButton("Download the fact-check report", visible=False,
+                                                            size="sm", elem_id="rag-report")
+                            report_jsonld = gr.DownloadButton("ClaimReview (JSON-LD)", visible=False,
+                                                              size="sm", variant="secondary", elem_id="rag-claimreview")
                         mode = gr.Radio(["Auto", "Question", "Fact-check"], value="Auto", show_label=False,
                                         elem_id="rag-mode",
                                         info="Auto: questions are answered, statements are checked")
@@ -634,12 +676,16 @@ def build(desk: Desk):
                             confirm = gr.Button("Yes, remove it", variant="stop", elem_id="rag-remove-yes")
                             keep = gr.Button("Keep it", variant="secondary", elem_id="rag-remove-no")
 
-        answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k, language],
-                         outputs=[chatbot, sources, status_line, box])
+        answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k, language, checked],
+                         outputs=[chatbot, sources, status_line, box, checked, report_html, report_jsonld])
+        # always_last: a question sent while the reply before it still streams is answered
+        # next, not dropped
         replying = gr.on([box.submit, send.click], respond, **answer_io, api_name="chat",
-                         api_visibility="undocumented", concurrency_id="answer", show_progress="hidden")
+                         api_visibility="undocumented", concurrency_id="answer", show_progress="hidden",
+                         trigger_mode="always_last")
         halt.click(stopped, chatbot, chatbot, cancels=[replying], api_visibility="private", queue=False)
-        chatbot.clear(lambda: render.EMPTY_SOURCES, None, sources, api_visibility="private", queue=False)
+        chatbot.clear(lambda: (render.EMPTY_SOURCES, {}, gr.update(visible=False), gr.update(visible=False)), None,
+                      [sources, checked, report_html, report_jsonld], api_visibility="private", queue=False)
         gr.on([demo.load, backend.change, ollama_model.submit, ollama_model.blur, gguf.submit, gguf.blur],
               status, [backend, ollama_model, gguf], status_line, api_visibility="private")
         demo.load(refresh, None, [top, table, doomed], api_visibility="private")

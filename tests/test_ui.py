@@ -114,7 +114,8 @@ def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkey
     panel = updates[-1][1]
     assert "<mark>" in panel and "sei ore" in panel
     status = updates[-1][2]
-    assert "Answered by extractive" in status
+    assert "Answered with quotes from the articles (no language model)" in status
+    assert "<details" in status and "extractive backend requested" in status  # why, for who opens it
 
 
 def test_an_uploaded_article_can_be_removed_and_its_file_goes_with_it(index_copy, tmp_path, monkeypatch):
@@ -409,7 +410,7 @@ def test_a_model_draft_streams_then_is_replaced_by_the_checked_answer(index_copy
     answer_text = re.search(r'<div class="rag-text">(.*?)</div>', final).group(1)
     assert "Parigi" not in answer_text and "rag-cite" in answer_text
     assert "rag-draft" not in final and "was rejected" in final  # and the bubble says why
-    assert "Answered by extractive" in updates[-1][2] and "rag-status-warn" in updates[-1][2]
+    assert "Answered with quotes from the articles" in updates[-1][2] and "rag-status-warn" in updates[-1][2]
     assert ready == ("Answering with ollama — ollama backend requested "
                      f"(qwen2.5:7b-instruct on Ollama at {ollama.host})", "ok")
     assert down[1] == "error" and "not reachable" in down[0]
@@ -440,3 +441,22 @@ def test_a_long_reply_reports_while_it_works_and_stop_ends_the_model_at_its_next
     assert ended["why"] == "stopped by the user"
     assert seen[0] == ("", None)  # a report before the first token: the UI can show the time spent
     assert all(result is None for _, result in seen)
+
+
+def test_a_pasted_paragraph_gets_a_verdict_per_claim_and_a_report_to_download(index_copy, monkeypatch):
+    paragraph = ("Il traghetto Aurora è rimasto fermo in porto per sei ore. Secondo me è una vergogna. "
+                 "Il restauro della pinacoteca di Bergamo è costato 9 milioni di euro. Chi pagherà i rimborsi?")
+    with serving(index_copy, monkeypatch) as (desk, client):
+        final = list(client.submit(paragraph, [], "Fact-check", "extractive", "", "", 5, "auto",
+                                   api_name="/chat"))[-1]
+    bubble, panel = str(final[0][-1]["content"]), final[1]
+    assert bubble.count("rag-claim-row") == 2 and "2 affermazioni controllate" in bubble
+    assert render.verdict_badge("SUPPORTED", lang="it") in bubble
+    assert "un’opinione" in bubble and "una domanda" in bubble  # the sentences not checked, and why
+    assert panel.count("rag-claim-evidence") == 2
+    report_file, claimreview_file = (item["value"] for item in final[-2:])  # the two download buttons
+    assert report_file.endswith(".html") and claimreview_file.endswith(".jsonld")
+    html_text = open(report_file, encoding="utf-8").read()
+    assert "Il restauro della pinacoteca di Bergamo è costato 9 milioni di euro." in html_text
+    reviews = __import__("json").load(open(claimreview_file, encoding="utf-8"))
+    assert [r["@type"] for r in reviews] == ["ClaimReview", "ClaimReview"]
