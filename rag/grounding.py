@@ -24,7 +24,7 @@ from . import facts
 from .documents import DATELINE
 from .injection import InjectionDetector
 from .retrieval import Retriever
-from .text import keyword_tokens, looks_like_heading
+from .text import is_list_item, keyword_tokens, looks_like_heading
 from .types import Hit
 
 LEXICAL_WEIGHT = 0.10
@@ -113,7 +113,8 @@ class Grounding:
             vectors = self._sentences(row)[1] if self.detector.weights is not None else None
             texts = [doc.text[a:b] for a, b in spans]
             flagged = self.detector.flags(texts, vectors, embed=self.embed)
-            self._usable[row] = [not f and not looks_like_heading(t) for t, f in zip(texts, flagged)]
+            self._usable[row] = [not f and (is_list_item(doc.text, a) or not looks_like_heading(t))
+                                 for (a, _), t, f in zip(spans, texts, flagged)]
         return self._usable[row]
 
     def addressed_to_a_model(self, doc_ids: set[str]) -> dict[str, list[tuple[int, int]]]:

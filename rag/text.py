@@ -20,6 +20,9 @@ _LANGS = {
 }
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?…,;:]['\"”»’)]*$")
+_MARKDOWN_HEADING = re.compile(r"#{1,6}\s+\S")
+# A list item's or a quotation's marker before a sentence: "- ", "* ", "• ", "1. ", "2) ", "> ".
+_LIST_MARKER = re.compile(r"(?:[-*+•]|\d{1,3}[.)]|>)[ \t]+")
 
 
 # Sentences come from sentencex (Wikimedia's segmenter: per-language abbreviation lists, so
@@ -50,6 +53,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str 
     for a, b in spans:
         while a < b and text[a].isspace():
             a += 1
+        marker = _LIST_MARKER.match(text, a, b)  # "- Metro: …" is quoted as "Metro: …"
+        if marker and marker.end() < b:
+            a = marker.end()
         while b > a and text[b - 1].isspace():
             b -= 1
         if a < b:
@@ -57,9 +63,19 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str 
     return trimmed
 
 
+def is_list_item(text: str, start: int) -> bool:
+    """Whether the sentence at `start` opens a list item ("- Metro: servizio garantito"): a
+    short line without a full stop that is a point of a list, not a heading."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_LIST_MARKER.fullmatch(text, line_start, start))
+
+
 def looks_like_heading(line: str) -> bool:
-    """A short line that is not a sentence: a title or section heading in plain text."""
+    """A heading: Markdown's ("## Le ragioni della protesta"), or in plain text a short line
+    that is not a sentence. A heading names a section; it states nothing to quote."""
     line = line.strip()
+    if _MARKDOWN_HEADING.match(line):
+        return True
     return 0 < len(line) <= 200 and not _SENTENCE_END.search(line) and line[:1].isupper()
 
 

@@ -185,3 +185,20 @@ def test_an_answer_from_an_articles_first_sentence_is_kept_but_its_dateline_is_n
     assert good.citations and all(c.doc_id in ("traghetto-a", "traghetto-b") for c in good.citations)
     dateline = corpus_bot.ask(question, backend=FakeLLM("Piombino, 12 gennaio 2026."))
     assert dateline.backend == "extractive" and "rejected" in dateline.fallback
+
+
+def test_a_markdown_heading_is_never_quoted_and_a_list_item_is_quoted_without_its_marker(tmp_path):
+    from rag import FactChecker
+
+    (tmp_path / "sciopero.md").write_text(
+        "# Sciopero dei trasporti a Lucca\n\n"
+        "Lucca, 20 novembre 2025 – I sindacati hanno proclamato uno sciopero dei bus per il 28 novembre.\n\n"
+        "## Le ragioni della protesta\n\n"
+        "I lavoratori chiedono il rinnovo del contratto.\n\n"
+        "- Navetta per l'ospedale: servizio garantito dalle 6 alle 9\n- Linee urbane: servizio ridotto\n",
+        encoding="utf-8")
+    bot = FactChecker.build([tmp_path / "sciopero.md"], tmp_path / "index", progress=False)
+    for question in ("Quali sono le ragioni della protesta?", "Quando è garantita la navetta per l'ospedale?"):
+        answer = bot.ask(question, backend="extractive")
+        assert "##" not in answer.answer and all("##" not in c.text for c in answer.citations), answer.answer
+    assert answer.citations and answer.citations[0].text == "Navetta per l'ospedale: servizio garantito dalle 6 alle 9"
