@@ -469,6 +469,13 @@ def build(desk: Desk):
     desk.incoming.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(desk.incoming)
 
+    def reply_lang(language, message) -> str:
+        """The language of a reply to `message`: the chosen one, else the message's own."""
+        try:
+            return desk.current().replying_in(language or "auto").reply_language(message)
+        except RagError:
+            return "en"
+
     def respond(message, history, mode, backend, ollama_model, gguf, k, language, checked):
         """One chat turn. Yields (chat, sources panel, status line, input box, the claims checked
         in this session, the report download, the ClaimReview download)."""
@@ -524,7 +531,7 @@ def build(desk: Desk):
             stop.set()
             raise
         except RagError as e:
-            history[-1] = _bot_message(render.error_html(str(e)))
+            history[-1] = _bot_message(render.error_html(str(e), lang=reply_lang(language, message)))
             yield history, gr.skip(), render.status_html(str(e), "error"), gr.skip(), *same
             return
         except Exception as e:  # a bug: say so in the chat, keep the app alive
@@ -560,12 +567,14 @@ def build(desk: Desk):
         yield (history, panel, status_line, gr.skip(), checked,
                gr.update(value=html_report, visible=True), gr.update(value=claimreview, visible=True))
 
-    def stopped(history):
-        """After Stop: the reply that was being written says it was stopped."""
+    def stopped(history, language):
+        """After Stop: the reply that was being written says it was stopped, in its language."""
         history = list(history or [])
         if history and history[-1].get("role") == "assistant" and \
                 any(mark in str(history[-1].get("content")) for mark in ("rag-pending", "rag-draft")):
-            history[-1] = _bot_message(render.error_html("Stopped: nothing was answered."))
+            asked = next((m for m in reversed(history) if m.get("role") == "user"), {}).get("content", "")
+            lang = desk.current().replying_in(language or "auto").reply_language(str(asked))
+            history[-1] = _bot_message(render.error_html(render.ui_text("stopped", lang), lang=lang))
         return history
 
     def status(backend, ollama_model, gguf):
@@ -683,7 +692,7 @@ def build(desk: Desk):
         replying = gr.on([box.submit, send.click], respond, **answer_io, api_name="chat",
                          api_visibility="undocumented", concurrency_id="answer", show_progress="hidden",
                          trigger_mode="always_last")
-        halt.click(stopped, chatbot, chatbot, cancels=[replying], api_visibility="private", queue=False)
+        halt.click(stopped, [chatbot, language], chatbot, cancels=[replying], api_visibility="private", queue=False)
         chatbot.clear(lambda: (render.EMPTY_SOURCES, {}, gr.update(visible=False), gr.update(visible=False)), None,
                       [sources, checked, report_html, report_jsonld], api_visibility="private", queue=False)
         gr.on([demo.load, backend.change, ollama_model.submit, ollama_model.blur, gguf.submit, gguf.blur],

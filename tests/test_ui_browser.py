@@ -278,7 +278,7 @@ def test_long_work_shows_its_step_and_time_and_stop_ends_it(page):
     page.wait_for_function("(document.querySelector('#rag-chat .rag-pending') || {}).innerText"
                            "?.match(/Controllo l’affermazione \\d+ di \\d+… \\d+ s/)")
     page.click("#rag-stop")
-    page.wait_for_function("document.querySelector('#rag-chat').innerText.includes('Stopped')")
+    page.wait_for_function("document.querySelector('#rag-chat').innerText.includes('Interrotto')")
     page.wait_for_timeout(1500)  # nothing arrives after the stop
     assert page.locator("#rag-chat .rag-text-check").count() == 0
     _screenshot(page, "ui-stopped.png")
