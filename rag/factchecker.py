@@ -126,7 +126,10 @@ class FactChecker:
         the answer's `resolved_question` says how it was understood. `on_step(step, done, of)`
         hears of each stage ("retrieving", "writing", "validating"), for a progress display."""
         started = time.perf_counter()
-        resolved = self._resolve(question, history, backend)
+        # a follow-up is resolved with the model that will answer it: chosen once, as `auto`
+        # probes Ollama to choose
+        chosen = self._backend(backend) if history and isinstance(question, str) and question.strip() else None
+        resolved = self._resolve(question, history, chosen[0]) if chosen else None
         if on_step:
             on_step("retrieving", 0, 0)
         hits = self.search(resolved or question, k=k)
@@ -134,7 +137,7 @@ class FactChecker:
         answer, generation_ms = self._with_backend(
             backend, lambda llm, reason: self.answerer.answer(
                 resolved or question, hits, llm, reason, on_token, asked=question if resolved else None,
-                on_step=on_step))
+                on_step=on_step), chosen)
         answer.question, answer.resolved_question = question, resolved
         answer.language = self.answerer.reply_language(resolved or question)
         answer.timings_ms = _timings(started, retrieved, generation_ms)
@@ -166,15 +169,9 @@ class FactChecker:
         """A conversation: each `ask` is read against the questions before it."""
         return Chat(self, backend=backend, k=k)
 
-    def _resolve(self, question: str, history, backend) -> str | None:
-        """A follow-up as a standalone question (None: it stands alone). The backend's model
-        rewrites it when there is one; when none answers, the previous topic is added."""
-        if not history or not question.strip():
-            return None  # an empty question is search's to refuse, with its message
-        try:
-            llm, _ = self._backend(backend)
-        except RagError:
-            llm = None  # answering will say what is wrong with the backend
+    def _resolve(self, question: str, history, llm: LLM | None) -> str | None:
+        """A follow-up as a standalone question (None: it stands alone). The model rewrites it
+        when there is one; without one, or when it fails, the previous topic is added."""
         try:
             return conversation.resolve(question, history, llm)[0]
         except RagError:  # the model failed mid-way: resolve as without one

@@ -573,7 +573,7 @@ def build(desk: Desk):
         if history and history[-1].get("role") == "assistant" and \
                 any(mark in str(history[-1].get("content")) for mark in ("rag-pending", "rag-draft")):
             asked = next((m for m in reversed(history) if m.get("role") == "user"), {}).get("content", "")
-            lang = desk.current().replying_in(language or "auto").reply_language(str(asked))
+            lang = reply_lang(language, str(asked))
             history[-1] = _bot_message(render.error_html(render.ui_text("stopped", lang), lang=lang))
         return history
 

@@ -125,15 +125,14 @@ class Verifier:
         premises = [p for n, hit in enumerate(hits, start=1)
                     for p in self.grounding.premises(n, hit, claim_vector, self.settings.judged_sentences)]
         stated = facts.extract(claim, lang)
-        by_passage: dict[int, list[tuple[Premise, np.ndarray]]] = {}
+        grouped: dict[int, list[Premise]] = {}
         for p in premises:
-            by_passage.setdefault(p.n, []).append((p, None))
-        for done, n in enumerate(by_passage, start=1):  # passage by passage, to say how far it is
+            grouped.setdefault(p.n, []).append(p)
+        by_passage: dict[int, list[tuple[Premise, np.ndarray]]] = {}
+        for done, (n, ps) in enumerate(grouped.items(), start=1):  # passage by passage, to say how far it is
             if on_step:
-                on_step("judging", done, len(by_passage))
-            judged = by_passage[n]
-            probs = self.judge.predict([(p.text, claim) for p, _ in judged])
-            by_passage[n] = [(p, pr) for (p, _), pr in zip(judged, probs)]
+                on_step("judging", done, len(grouped))
+            by_passage[n] = list(zip(ps, self.judge.predict([(p.text, claim) for p in ps])))
         judgements = []
         for n, hit in enumerate(hits, start=1):
             judged = by_passage.get(n)

@@ -138,3 +138,11 @@ def test_an_english_claim_over_italian_articles_is_explained_in_english(corpus_b
 def test_an_unknown_reply_language_is_one_clear_error(corpus_index):
     result = run_rag("ask", "--index", str(corpus_index), "Quando?", env={"RAG_ANSWER_LANGUAGE": "klingon"})
     assert_one_line_error(result, "answer language must be auto or one of it, en")
+
+
+@pytest.mark.parametrize("question", [123, "   "])
+def test_a_bad_follow_up_is_the_same_clear_error_as_a_bad_question(corpus_bot, question):
+    from rag import RagError
+
+    with pytest.raises(RagError):
+        corpus_bot.ask(question, backend="extractive", history=["Quanti passeggeri erano sul traghetto Aurora?"])
