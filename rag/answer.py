@@ -149,8 +149,8 @@ class Answerer:
     def unnamed(self, question: str, hits: list[Hit]) -> list[str]:
         """The names a question asks about when no retrieved passage names any of them (else []).
 
-        A question about "Operation Anvil" cannot be answered by passages that never mention it,
-        however close their sentences score: nearest is not answering. Only passages in the
+        A question about "the ferry Poseidon" cannot be answered by passages that never mention
+        it, however close their sentences score: nearest is not answering. Only passages in the
         question's language can tell, and countries do not count (below)."""
         lang = self.retriever.language(question)
         asked = [n.text for n in facts.extract(question, lang).names if facts.must_be_named(n.text)]
