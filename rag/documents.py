@@ -1,15 +1,15 @@
-"""Load articles from files and folders: .txt/.md, .html and .jsonl (one article per line).
+"""Load articles from files and folders into Documents; the readers of each format are in
+rag/readers/ and all return the one Document shape.
 
 Bad files never stop an ingest: each is skipped with a reason, and the rest still load; in a
 .jsonl file, so is each bad line. Only regular files are read (a FIFO would block, a device
-never ends), and at most `max_bytes` of each. Text an HTML page hides from its readers is
-dropped before extraction: it is there for machines, not for people.
+never ends), and at most `max_bytes` of each.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -19,10 +19,6 @@ from pathlib import Path
 from .text import detect_language, looks_like_heading
 from .types import Document, RagError
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the default of settings.index.max_file_mb
 
 MONTHS = {
@@ -49,6 +45,8 @@ class Skip(Exception):
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # (path, what to know) for what was read with a caveat: "decoded as windows-1252"
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_date(text: str) -> str | None:
@@ -75,7 +73,8 @@ def content_hash(*parts: str | None) -> str:
     return digest.hexdigest()
 
 
-def make_document(doc_id, title, text, source, date=None, url=None, body_start=0) -> Document:
+def make_document(doc_id, title, text, source, date=None, url=None, body_start=0, author=None,
+                  pages=None) -> Document:
     """A Document with its language, dateline date (when no date is given) and content hash.
     An article without a title is called after its file: its first sentence cut short read as
     a quote, not as a title."""
@@ -90,6 +89,8 @@ def make_document(doc_id, title, text, source, date=None, url=None, body_start=0
         url=url,
         lang=detect_language(body[:5000]),
         body_start=body_start,
+        author=author,
+        pages=list(pages or []),
         sha256=content_hash(title, date, url, text[body_start:]),
     )
 
@@ -175,151 +176,51 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):g}"
 
 
-def load_text_file(path: Path, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
-    text = read_text(path, max_bytes)
-    title, body_start = split_title(text, markdown=path.suffix.lower() != ".txt")
-    return [make_document(doc_id, title, text, str(path), body_start=body_start)]
+NOT_REGULAR = "not a regular file (a FIFO, device or socket): not read"
 
 
-# Styles that hide an element from a reader: not displayed, invisible, zero-sized or
-# transparent text, or moved off the screen; inline or in the page's own <style> sheets.
-HIDING_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*(hidden|collapse)|font-size\s*:\s*0*(\.0+)?\s*(px|pt|em|rem|%)?\s*(;|!|$)"
-    r"|opacity\s*:\s*0*(\.0+)?\s*(;|!|$)|color\s*:\s*transparent|clip\s*:\s*rect\(\s*0"
-    r"|(left|top|right|text-indent)\s*:\s*-\d{3,}|(^|;)\s*(width|height|max-height)\s*:\s*0*(px)?\s*(;|!|$)",
-    re.IGNORECASE,
-)
-
-
-def hidden_by_style_sheets(root) -> list:
-    """Elements a <style> sheet of the page hides, by a rule for all media or for the screen.
-
-    A selector cssselect cannot translate (`:hover`, pseudo-elements) hides nothing: hover
-    and print rules are not what a reader sees on opening the page anyway. Linked style sheets
-    are not fetched (nothing is downloaded); their hidden text is indexed."""
-    import tinycss2
-    from cssselect import SelectorError
-    from lxml.cssselect import CSSSelector
-
-    def rules(nodes):
-        for node in nodes:
-            if node.type == "qualified-rule":
-                yield node
-            elif node.type == "at-rule" and node.lower_at_keyword == "media" and node.content is not None:
-                media = tinycss2.serialize(node.prelude).lower()
-                if "print" not in media and "speech" not in media:
-                    yield from rules(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
-
-    found = []
-    for style in root.iter("style"):
-        sheet = tinycss2.parse_stylesheet(style.text or "", skip_comments=True, skip_whitespace=True)
-        for rule in rules(sheet):
-            declarations = tinycss2.serialize(rule.content).replace("\n", " ")
-            if not any(HIDING_STYLE.search(d.strip()) for d in declarations.split(";")):
-                continue
-            try:
-                found += CSSSelector(tinycss2.serialize(rule.prelude).strip())(root)
-            except (SelectorError, SyntaxError, ValueError):
-                continue
-    return found
-
-
-def without_hidden(html: str) -> str:
-    """The page without the elements its readers cannot see (`hidden`, `aria-hidden="true"`, a
-    hiding inline style or style-sheet rule): text planted there for a model must not become
-    evidence."""
-    import lxml.html  # trafilatura's own parser
-
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return html
-    hidden = [el for el in root.iter() if isinstance(el.tag, str) and (
-        el.get("hidden") is not None or (el.get("aria-hidden") or "").strip().lower() == "true"
-        or HIDING_STYLE.search(el.get("style") or ""))]
-    hidden += [el for el in hidden_by_style_sheets(root) if el.tag not in ("html", "body")]
-    for el in hidden:
-        if el.getparent() is not None:
-            el.drop_tree()
-    return lxml.html.tostring(root, encoding="unicode")
-
-
-def load_html_file(path: Path, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
-    import trafilatura  # imported here: it is slow to import and only HTML needs it
-
-    html = without_hidden(read_text(path, max_bytes))
-    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
-    text = (extracted.text if extracted else "") or ""
-    if not text.strip():
-        raise Skip("no article text found in the HTML")
-    return [
-        make_document(doc_id, extracted.title, text, str(path), date=extracted.date, url=extracted.url)
-    ]
-
-
-def load_jsonl_file(path: Path, doc_id: str, skipped: list, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
-    """One article per line: {"title", "date", "url", "text"}; bad lines are skipped, each
-    with its file and line number, and the rest of the file still loads."""
-    docs = []
-    for lineno, line in enumerate(read_text(path, max_bytes).splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            skipped.append((where, f"invalid JSON ({e.msg})"))
-            continue
-        except RecursionError:  # "[[[[…" nested deeper than Python's parser goes
-            skipped.append((where, "invalid JSON (nested too deeply)"))
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            skipped.append((where, 'each line must be an object with a "text" string'))
-            continue
-        wrong = [k for k in ("title", "date", "url") if record.get(k) is not None and not isinstance(record[k], str)]
-        if wrong:
-            skipped.append((where, f'"{wrong[0]}" must be a string, not {type(record[wrong[0]]).__name__}'))
-            continue
-        if not record["text"].strip():
-            skipped.append((where, "empty text"))
-            continue
-        raw_date = record.get("date")
-        docs.append(
-            make_document(
-                f"{doc_id}-{lineno}",
-                str(record.get("title") or "").strip() or None,
-                record["text"],
-                f"{path}#{lineno}",
-                date=parse_date(raw_date) if raw_date else None,
-                url=record.get("url"),
-            )
-        )
-    if not docs and not skipped:
-        raise Skip("no articles in the file")
-    return docs
+def _unsupported(path: Path) -> str:
+    return f"unsupported file type {path.suffix or '(none)'!r}"
 
 
 def find_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to load, folders walked recursively (hidden entries ignored), and the ones refused."""
+    """Files to load, folders walked recursively, and every other entry met with why it is not
+    read: nothing is left out silently. Hidden entries (".git", ".DS_Store") are listed too, a
+    hidden folder once, without walking into it."""
+    from .readers import SUPPORTED_SUFFIXES
+
     files, skipped = [], []
     for path in paths:
         if not path.exists():
             raise RagError(f"no such file or folder: {path}")
-        if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
-                if hidden or candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    continue
-                if is_special(candidate):
-                    skipped.append((str(candidate), "not a regular file (a FIFO, device or socket): not read"))
+        if not path.is_dir():
+            if is_special(path):
+                skipped.append((str(path), NOT_REGULAR))
+            elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(path)
+            else:
+                skipped.append((str(path), _unsupported(path)))
+            continue
+        for folder, subfolders, names in os.walk(path):
+            here = Path(folder)
+            for name in sorted(subfolders):
+                if name.startswith("."):
+                    skipped.append((str(here / name), "hidden folder: not read"))
+                elif (here / name).is_symlink():  # os.walk does not follow it: a loop would never end
+                    skipped.append((str(here / name), "link to a folder: not followed"))
+            subfolders[:] = sorted(n for n in subfolders if not n.startswith(".") and not (here / n).is_symlink())
+            for name in sorted(names):
+                candidate = here / name
+                if name.startswith("."):
+                    skipped.append((str(candidate), "hidden file: not read"))
+                elif is_special(candidate):
+                    skipped.append((str(candidate), NOT_REGULAR))
+                elif candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    skipped.append((str(candidate), _unsupported(candidate)))
                 elif candidate.is_file():
                     files.append(candidate)
-        elif is_special(path):
-            skipped.append((str(path), "not a regular file (a FIFO, device or socket): not read"))
-        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
-            files.append(path)
-        else:
-            skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'!r}"))
+                else:  # a dangling link
+                    skipped.append((str(candidate), "broken link: not read"))
     return files, skipped
 
 
@@ -330,19 +231,13 @@ def slug(text: str) -> str:
 def load_paths(paths: list[str | Path], max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
     """Load every supported file under `paths`, each at most `max_bytes`. Raises RagError only
     for a missing path."""
+    from .readers import reader_for
+
     files, skipped = find_files([Path(p).expanduser() for p in paths])
     result = LoadResult(skipped=skipped)
     for path in files:
-        resolved = path.resolve()
-        doc_id = slug(path.stem)
-        suffix = path.suffix.lower()
         try:
-            if suffix in TEXT_SUFFIXES:
-                docs = load_text_file(resolved, doc_id, max_bytes)
-            elif suffix in HTML_SUFFIXES:
-                docs = load_html_file(resolved, doc_id, max_bytes)
-            else:
-                docs = load_jsonl_file(resolved, doc_id, result.skipped, max_bytes)
+            docs = reader_for(path)(path.resolve(), slug(path.stem), result, max_bytes)
         except Skip as e:
             result.skipped.append((str(path), str(e)))
             continue

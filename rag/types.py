@@ -28,6 +28,9 @@ class Document:
     lang: str | None = None
     body_start: int = 0
     sha256: str = ""  # content hash: re-ingesting an unchanged document embeds nothing
+    author: str | None = None
+    # where each page starts in `text` (a PDF: pages[0] == 0); empty when the source has no pages
+    pages: list = field(default_factory=list)
     # sentences addressed to a model ([start, end] offsets), found at ingest (injection.py):
     # never quoted, never evidence, withheld from prompts; `rag docs` lists them
     flagged: list = field(default_factory=list)

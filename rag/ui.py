@@ -27,7 +27,8 @@ from pathlib import Path
 from string import Template
 
 from . import prompts, render, report
-from .documents import SUPPORTED_SUFFIXES, Skip, read_text
+from .documents import Skip, read_text
+from .readers import SUPPORTED_SUFFIXES
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
 from .settings import BACKENDS, LLMSettings, Settings

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from conftest import SEEDS
@@ -43,14 +44,19 @@ def test_markdown_heading_and_nested_folders(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "story.md").write_text(
         "# Flood in Valencia\n\nVALENCIA, October 30, 2024 - Heavy rain fell all night and the river burst its banks.\n", encoding="utf-8")
-    (tmp_path / "a" / "notes.csv").write_text("x,y\n", encoding="utf-8")  # not an article: ignored
+    (tmp_path / "a" / "notes.csv").write_text("x,y\n", encoding="utf-8")  # not an article
     (tmp_path / "a" / ".hidden.txt").write_text("Secret\nnot to be indexed at all.\n", encoding="utf-8")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / ".git" / "HEAD.txt").write_text("ref: refs/heads/main\n", encoding="utf-8")
     result = load_paths([tmp_path])
     assert [d.title for d in result.documents] == ["Flood in Valencia"]
     doc = result.documents[0]
     assert doc.date == "2024-10-30" and doc.lang == "en"
     assert doc.text[doc.body_start :].startswith("VALENCIA")
-    assert result.skipped == []
+    # nothing is left out silently: every other entry is listed with why (a hidden folder once)
+    assert sorted((Path(p).relative_to(tmp_path).as_posix(), why) for p, why in result.skipped) == [
+        ("a/.git", "hidden folder: not read"), ("a/.hidden.txt", "hidden file: not read"),
+        ("a/notes.csv", "unsupported file type '.csv'")]
 
 
 def test_html_drops_boilerplate(tmp_path):
