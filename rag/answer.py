@@ -351,4 +351,5 @@ class Answerer:
         start, end = min(a for a, _ in spans), max(b for _, b in spans)
         doc = self.retriever.data.documents[hit.doc_id]
         return Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, chunk_id=hit.chunk_id,
-                        start=start, end=end, text=doc.text[start:end], url=doc.url)
+                        start=start, end=end, text=doc.text[start:end], url=doc.url,
+                        page=doc.page_at(start))

@@ -53,9 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("ingest", help="add or update articles in the index",
-                       description="Add or update articles (.txt, .md, .html, .jsonl; folders are walked). "
+                       description="Add or update articles (.txt, .md, .html, .jsonl; folders are walked; "
+                                   "RSS/Atom feeds; http(s) addresses of pages, PDFs and feeds are fetched). "
                                    "Unchanged articles are not re-embedded. With no PATH: the seed articles.")
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH_OR_URL")
+    p.add_argument("--since", type=_iso_date, metavar="DATE",
+                   help="feeds: only entries published on or after DATE (YYYY-MM-DD); undated entries are kept")
     p.add_argument("--rebuild", action="store_true", help="start a new index instead of updating it")
     p.add_argument("--embedder", help="embedding model for a new index (default multilingual-e5-small)")
     p.add_argument("--chunk-size", type=int, help="characters per chunk, for a new index")
@@ -167,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _iso_date(text: str) -> str:
+    """--since: checked here, so a typo is a usage error before anything is fetched."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date written YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -216,7 +230,7 @@ def cmd_ingest(args) -> int:
     from .settings import seeds_dir
 
     paths = args.paths or [seeds_dir()]
-    report = bot.ingest(paths, rebuild=args.rebuild, progress=not args.quiet)
+    report = bot.ingest(paths, rebuild=args.rebuild, progress=not args.quiet, since=args.since)
     if args.json:
         _print_json({"index": str(bot.store.root), **{k: v for k, v in vars(report).items()}})
     else:
@@ -407,17 +421,18 @@ def _print_claimreview(args, settings: Settings, verdicts: list) -> int:
     return 0
 
 
-def _source_label(title: str, date: str | None, url: str | None) -> str:
-    """How a source is named to a reader: its title, date and original address (ids and
-    offsets are in --json)."""
-    return title + (f" ({date})" if date else "") + (f" · {url}" if url else "")
+def _source_label(title: str, date: str | None, url: str | None, page: int | None = None) -> str:
+    """How a source is named to a reader: its title, date, page (a PDF) and original address
+    (ids and offsets are in --json)."""
+    return (title + (f" ({date})" if date else "") + (f", p. {page}" if page else "")
+            + (f" · {url}" if url else ""))
 
 
 def _print_sources(heading: str, citations) -> None:
     if citations:
         print(f"\n{heading}")
     for c in citations:
-        print(f"[{c.n}] {_source_label(c.title, c.date, c.url)}")
+        print(f"[{c.n}] {_source_label(c.title, c.date, c.url, c.page)}")
         print(textwrap.indent(textwrap.fill(f"“{' '.join(c.text.split())}”", width=96), "    "))
 
 
@@ -541,8 +556,8 @@ def _eval(args) -> int:
     out = make_out_dir(Path(args.out) if args.out else default_out_dir())
     if args.corpus:
         bot = FactChecker.build(args.corpus, settings=settings, progress=not args.quiet)
-    else:
-        bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
+    else:  # the gold set is about the seeds: a fresh --index is seeded
+        bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet, seed_anywhere=True)
     started = time.perf_counter()
     results = run_eval(bot, items, backend=args.backend, progress=not args.quiet)
     if judge is not None:

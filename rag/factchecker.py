@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +68,19 @@ class FactChecker:
         return bot
 
     @classmethod
-    def open_or_seed(cls, index_dir=None, settings=None, progress: bool = True) -> "FactChecker":
-        """Open the index; when there is none yet, build it from the seed articles first."""
+    def open_or_seed(cls, index_dir=None, settings=None, progress: bool = True,
+                     seed_anywhere: bool = False) -> "FactChecker":
+        """Open the index; when the default index does not exist yet, build it from the seed
+        articles first. An index folder the user named (`index_dir`, --index, RAG_INDEX_DIR)
+        that holds no index is an error: a typo must not quietly answer from the seeds.
+        `seed_anywhere`: seed a named folder too (`rag eval`, whose gold set is the seeds)."""
         bot = cls(settings, index_dir)
         if bot.store.exists():
             bot._use(bot.store.load())
             return bot
         bot.store.refuse_orphaned()  # never reseed over the user's articles
+        if bot.settings.index.dir is not None and not seed_anywhere:
+            raise bot.store.missing()
         seeds = seeds_dir()
         if not seeds.is_dir():
             raise RagError(f"no index at {bot.store.root} and no seeds folder at {seeds}; run `rag ingest PATH`")
@@ -268,13 +275,19 @@ class FactChecker:
 
     def ingest(self, paths, rebuild: bool = False, progress: bool = True,
                on_progress: Callable[[int, int], None] | None = None,
-               cancel: threading.Event | None = None) -> IngestReport:
+               cancel: threading.Event | None = None, since: str | None = None) -> IngestReport:
         """Add or update the articles under `paths`. Unchanged articles are not re-embedded.
+
+        `paths` may hold http(s) addresses (str) of pages, PDFs and RSS/Atom feeds: they are
+        fetched (web.py, within the limits of settings.index), and one that fails is skipped
+        with why. `since` (an ISO date, "2025-11-01"): a feed's entries published before it are
+        left out; entries without a date are kept.
 
         `on_progress(done, total)` is called after each batch of texts embedded (the long part);
         setting `cancel` stops the ingest at the next batch with `Cancelled`, and nothing is
         written: the index stays as it was."""
         paths = _path_list(paths, "ingest")
+        since_date = _since(since)
         report = IngestReport()
         check_index_settings(self.settings.index)  # before minutes of embedding, not after
         with self.store.writing():
@@ -282,10 +295,16 @@ class FactChecker:
             if not rebuild:
                 self.store.refuse_orphaned()  # a new index here would prune the user's articles
             current = self.store.load() if self.store.exists() and not rebuild else None
-            loaded = load_paths([Path(p) for p in paths], max_bytes=int(self.settings.index.max_file_mb * 1024 * 1024))
+            from . import web
+
+            # Strings stay strings: Path("https://…") would fold the address into "https:/…".
+            loaded = load_paths(paths, max_bytes=int(self.settings.index.max_file_mb * 1024 * 1024),
+                                since=since_date, fetcher=web.Fetcher.from_settings(self.settings.index))
             report.skipped = loaded.skipped
             for where, why in loaded.skipped:
                 log.warning("skipped %s: %s", where, why)
+            for where, what in loaded.notes:
+                log.info("note: %s: %s", where, what)
             if current is None and not loaded.documents:
                 raise RagError("no documents to ingest: nothing readable was found")
 
@@ -482,6 +501,16 @@ def _unique_id(candidate: str, taken) -> str:
     while f"{candidate}-{n}" in taken:
         n += 1
     return f"{candidate}-{n}"
+
+
+def _since(value) -> date | None:
+    """`ingest(since=…)`: an ISO date ("2025-11-01") or a datetime.date, else a RagError."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        raise RagError(f"since must be a date written YYYY-MM-DD, got {value!r}") from None
 
 
 def _path_list(value, what: str) -> list[str | Path]:

@@ -175,12 +175,15 @@ def _source_url(item, doc=None) -> str | None:
 
 
 def _source_head(n_badge: str, title: str, date, doc_id: str, extra: str = "", *, url=None, doc=None,
-                 lang: str = "en") -> str:
-    """A source's title (a link to the article when it has an http(s) address), then its date
-    and where it is from: the site, else the file name when that is not a hash."""
+                 lang: str = "en", page: int | None = None) -> str:
+    """A source's title (a link to the article when it has an http(s) address), then its date,
+    the page of the passage (a PDF) and where it is from: the site, else the file name when
+    that is not a hash."""
     label = esc(_label(title, doc_id, doc))
     link = http_url(url) or http_url(getattr(doc, "url", None))
     meta = [esc(date)] if date else []
+    if page:
+        meta.append(f'<span class="rag-source-page">{esc(ui_text("page", lang, n=page))}</span>')
     if link:
         label = _link(link, label, lang)
         meta.append(f'<span class="rag-source-host">{esc(_host(link))}</span>')
@@ -559,7 +562,7 @@ def sources_html(answer, documents: Mapping, *, key: str | None = None) -> str:
         first = group[0]
         doc = documents.get(first.doc_id)
         head = _source_head(_badge(first, shown, plan.key, link=False), first.title, first.date, first.doc_id,
-                            url=_source_url(first, doc), doc=doc, lang=lang)
+                            url=_source_url(first, doc), doc=doc, lang=lang, page=getattr(first, "page", None))
         cards.append(f'<div class="rag-source" id="{anchor(plan.key, shown)}" data-doc="{esc(first.doc_id)}">'
                      f'{head}<blockquote class="rag-passage">{_in_context(group, documents, passages)}'
                      "</blockquote></div>")
@@ -580,7 +583,7 @@ def retrieved_html(passages: list, documents: Mapping, open_: bool = False, *, l
     for p in passages:
         doc = documents.get(p.doc_id)
         head = _source_head(f'<span class="rag-rank">#{esc(p.rank)}</span>', p.title, p.date, p.doc_id,
-                            url=_source_url(p, doc), doc=doc, lang=lang)
+                            url=_source_url(p, doc), doc=doc, lang=lang, page=getattr(p, "page", None))
         items.append(f'<div class="rag-retrieved-item" data-doc="{esc(p.doc_id)}">{head}'
                      f'<div class="rag-snippet">{_snippet(p, doc)}</div></div>')
     return (f'<details class="rag-retrieved"{" open" if open_ else ""}>'
@@ -747,9 +750,11 @@ def _evidence_item(group: list, plan: _Plan, documents: Mapping, lang: str) -> s
     rationales = list(dict.fromkeys(r for e in group if (r := getattr(e, "rationale", ""))))
     rationale = "".join(f'<div class="rag-rationale">{esc(r)}</div>' for r in rationales)
     label = ui_words("stances", lang).get(stance, stance)
+    page = getattr(first, "page", None)
+    page = f'<span class="rag-source-page">{esc(ui_text("page", lang, n=page))}</span>' if page else ""
     return (f'<div class="rag-evidence rag-evidence-{esc(stance)}" id="{anchor(plan.key, shown)}">'
             f'<div class="rag-evidence-head"><span class="rag-stance rag-stance-{esc(stance)}">{esc(label)}</span>'
-            f"{_badge(first, shown, plan.key, link=False)}</div>"
+            f"{_badge(first, shown, plan.key, link=False)}{page}</div>"
             f'<blockquote class="rag-passage">{_in_context(group, documents)}</blockquote>{rationale}</div>')
 
 

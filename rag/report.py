@@ -89,7 +89,8 @@ def _claim(n: int, verdict: Verdict) -> dict:
         "backend_reason": verdict.backend_reason,
         "sources": [{k: s.get(k) for k in ("title", "date", "url", "stance")} for s in verdict.sources],
         "evidence": [{"n": e.n, "stance": e.stance, "text": e.text, "rationale": e.rationale,
-                      "judged_by": e.judged_by, "title": e.title, "date": e.date, "url": e.url}
+                      "judged_by": e.judged_by, "title": e.title, "date": e.date, "url": e.url,
+                      "page": e.page}
                      for e in decisive],
         "unrelated": len(verdict.evidence) - len(decisive),
     }
@@ -130,7 +131,7 @@ def _md_source(item: dict) -> str:
     title = _md(item.get("title")) or "untitled"
     url = safe_url(item.get("url"))
     out = f"[{title}]({url})" if url else f"*{title}*"
-    return out + (f" ({_md(item['date'])})" if item.get("date") else "")
+    return out + (f" ({_md(item['date'])})" if item.get("date") else "") + (f", p. {item['page']}" if item.get("page") else "")
 
 
 def to_markdown(data: dict) -> str:
@@ -191,7 +192,7 @@ def _html_source(item: dict) -> str:
     url = safe_url(item.get("url"))
     # nofollow: article URLs come from untrusted input; no target, so no window.opener to guard
     out = f'<a href="{_h(url)}" rel="nofollow noreferrer">{title}</a>' if url else f"<cite>{title}</cite>"
-    return out + (f" ({_h(item['date'])})" if item.get("date") else "")
+    return out + (f" ({_h(item['date'])})" if item.get("date") else "") + (f", p. {_h(item['page'])}" if item.get("page") else "")
 
 
 def to_html(data: dict) -> str:

@@ -150,7 +150,7 @@ class Retriever:
             start=chunk.start, end=chunk.end, text=chunk.text, score=round(score, 6),
             dense_score=entry.get("dense_score"), dense_rank=entry.get("dense_rank"),
             keyword_score=entry.get("keyword_score"), keyword_rank=entry.get("keyword_rank"),
-            url=doc.url,
+            url=doc.url, page=doc.page_at(chunk.start),
         )
 
 

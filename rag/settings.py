@@ -48,8 +48,15 @@ class IndexSettings:
     # than float32, cosine within ~0.002) or "flat" (float32, exact scores).
     approximate_storage: str = "sq8"
     # A file larger than this is skipped at ingest, never read whole (a symlink to /dev/zero
-    # has no end).
+    # has no end). A fetched page or feed too: its download stops at the cap.
     max_file_mb: float = 50.0
+    # Ingesting an http(s) address (web.py): seconds allowed to connect, for each read and for
+    # the whole download (a page that trickles in is stopped too); redirects followed at most;
+    # the User-Agent sent, so a site's owner can tell who is asking ("" = rag-factcheck/<version>
+    # (+local fact-checking tool)).
+    fetch_timeout: float = 20.0
+    fetch_max_redirects: int = 5
+    user_agent: str = ""
 
 
 @dataclass
@@ -251,6 +258,12 @@ class Settings:
             raise RagError("UI upload limits and concurrency must be positive")
         if self.verify.max_claims < 1:
             raise RagError(f"verify max_claims must be at least 1, got {self.verify.max_claims}")
+        i = self.index
+        if not i.fetch_timeout > 0 or i.fetch_max_redirects < 0:
+            raise RagError(f"fetch_timeout must be more than 0 and fetch_max_redirects 0 or more, "
+                           f"got {i.fetch_timeout} and {i.fetch_max_redirects}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in i.user_agent):  # a newline would forge headers
+            raise RagError("user_agent must be one line of printable text")
         if self.report.url and urlsplit(self.report.url).scheme.lower() not in ("http", "https"):
             raise RagError(f"report url must be an http(s) address, got {self.report.url!r}")
 

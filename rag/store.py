@@ -293,12 +293,16 @@ class IndexStore:
         lines.append("no complete generation is left; rebuild the index with `rag ingest --rebuild PATH`")
         return False, lines
 
+    def missing(self) -> RagError:
+        """The error for a folder that holds no index, with the command that makes one."""
+        return RagError(f"no index at {self.root}; `rag ingest PATH --index {self.root}` creates one")
+
     def current(self) -> Path:
         try:
             name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             self.refuse_orphaned()
-            raise RagError(f"no index at {self.root}; build one with `rag ingest PATH`") from None
+            raise self.missing() from None
         except (OSError, UnicodeDecodeError) as e:
             raise RagError(f"index at {self.root} is unreadable ({e}); rebuild it with `rag ingest --rebuild`") from None
         gen = self.root / name

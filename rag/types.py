@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
@@ -34,6 +35,10 @@ class Document:
     # sentences addressed to a model ([start, end] offsets), found at ingest (injection.py):
     # never quoted, never evidence, withheld from prompts; `rag docs` lists them
     flagged: list = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that `offset` of `text` is on; None for a source without pages."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +78,7 @@ class Hit:
     keyword_score: float | None = None  # BM25
     keyword_rank: int | None = None
     url: str | None = None  # the article's original address, when it has one
+    page: int | None = None  # the page the passage starts on, for a paginated source (a PDF)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,6 +130,7 @@ class Citation:
     end: int
     text: str
     url: str | None = None  # the article's original address, when it has one
+    page: int | None = None  # the page the passage starts on, for a paginated source (a PDF)
 
     def to_dict(self) -> dict:
         return asdict(self)

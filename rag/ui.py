@@ -27,8 +27,8 @@ from pathlib import Path
 from string import Template
 
 from . import prompts, render, report
-from .documents import Skip, read_text
-from .readers import SUPPORTED_SUFFIXES
+from .documents import LoadResult, Skip
+from .readers import SUPPORTED_SUFFIXES, reader_for
 from .factchecker import FactChecker
 from .llm import OllamaLLM, choose
 from .settings import BACKENDS, LLMSettings, Settings
@@ -360,12 +360,15 @@ def safe_name(name: str) -> str:
 
 
 def upload_problem(path: Path, max_bytes: int) -> str | None:
-    """Why this upload cannot be ingested, or None: its type, then the checks every ingest makes
-    (documents.read_text: a regular file, the size cap, not empty, not binary, UTF-8)."""
-    if path.suffix.lower() not in ARTICLE_TYPES:
+    """Why this upload cannot be ingested, or None: its type, then what its format's reader
+    finds (a regular file, the size cap, not empty, not binary, a known encoding, a text layer
+    in a PDF…), before anything is written."""
+    reader = reader_for(path)
+    if reader is None:
         return f"{path.suffix or 'no extension'} files are not articles; use {', '.join(ARTICLE_TYPES)}"
     try:
-        read_text(path, max_bytes)
+        if not reader(path, "upload", LoadResult(), max_bytes):
+            return "no article found in the file"
     except Skip as e:
         return str(e)
     except OSError:
@@ -669,8 +672,9 @@ def build(desk: Desk):
                     with gr.Column(scale=2):
                         files = gr.File(label=f"Add articles ({', '.join(ARTICLE_TYPES)}; "
                                               f"up to {settings.ui.max_upload_mb:g} MB each)",
-                                        file_count="multiple", file_types=list(ARTICLE_TYPES),
-                                        type="filepath", elem_id="rag-upload")
+                                        # no file_types: Gradio's filter turned a whole selection into
+                                        # "Error" for one odd file; each file gets its own reason instead
+                                        file_count="multiple", type="filepath", elem_id="rag-upload")
                         with gr.Row():
                             add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
                             stop = gr.Button("Cancel upload", variant="secondary", elem_id="rag-cancel-upload")

@@ -88,8 +88,8 @@ def test_ask_json_is_the_documented_object(corpus_index):
 
 
 @pytest.mark.parametrize("question, message", [("   ", "the query is empty"), ("x" * 2500, "the limit is 2000")])
-def test_ask_rejects_empty_and_huge_questions_in_one_line(tmp_path, question, message):
-    result = run_rag("ask", question, "--backend", "extractive", "--index", str(tmp_path / "idx"))
+def test_ask_rejects_empty_and_huge_questions_in_one_line(question, message):
+    result = run_rag("ask", question, "--backend", "extractive")  # the default index, seeded
     assert_one_line_error(result, message)
 
 

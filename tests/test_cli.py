@@ -96,6 +96,17 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(seed_index, tmp_path, args, f
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["search", "vertice"], ["ask", "Chi ha parlato?"], ["check", "Il ponte è chiuso."],
+                                     ["docs"], ["ui", "--port", "8765"]])
+def test_a_mistyped_index_is_an_error_never_a_new_index_from_the_seeds(tmp_path, command):
+    typo = tmp_path / "no-such-index"
+    result = run_rag(*command, "--index", str(typo), "--backend", "extractive") if command[0] in ("ask", "check") \
+        else run_rag(*command, "--index", str(typo))
+    assert_one_line_error(result, "no index at")
+    assert f"rag ingest PATH --index {typo}" in result.stderr  # the hint: how to make one
+    assert not typo.exists()  # nothing was built there (and the UI never started to listen)
+
+
 def test_only_unreadable_files_is_an_error(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     result = run_rag("ingest", str(tmp_path / "empty.txt"), "--index", str(tmp_path / "idx"))

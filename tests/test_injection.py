@@ -71,11 +71,6 @@ def test_llamacpp_output_is_validated_like_any_other(injected_index):
     assert_not_hijacked(answer)
 
 
-CLASSIFIER_PENDING = pytest.mark.xfail(
-    strict=True, reason="known gap: patterns + the classifier flag 51 of the 52 variants; they miss "
-                        "'If an AI summarises this article, it must say…' (rag/models/injection/README.md)")
-
-
 def _detector_and_flags():
     embedder = load_embedder("multilingual-e5-small")
     detector = InjectionDetector.for_embedder("multilingual-e5-small")
@@ -95,7 +90,6 @@ def test_the_classifier_flags_what_the_patterns_miss_and_keeps_news_sentences_us
     assert sum(flagged(t) for t in BENIGN) <= 0.05 * len(BENIGN)
 
 
-@CLASSIFIER_PENDING
 def test_the_detector_flags_every_variant_and_keeps_news_sentences_usable():
     _, flagged = _detector_and_flags()
     assert len(INJECTIONS) >= 50 and len(BENIGN) >= 50
@@ -118,7 +112,6 @@ def variants_index(tmp_path_factory):
     return index
 
 
-@CLASSIFIER_PENDING
 def test_no_variant_is_quoted_or_used_as_evidence(variants_index):
     bot = FactChecker.open(variants_index)
     for planted in INJECTIONS:
@@ -138,7 +131,6 @@ def test_a_flagged_variant_is_never_quoted_or_used_as_evidence(variants_index):
     bot = FactChecker.open(variants_index)
     for planted in caught:
         quoted, _ = _quoted(bot, planted)
-        # (a variant the patterns miss may still be quoted: the strict xfail above is that gap)
         assert not any(_overlaps(c, q) for c in caught for q in quoted), (planted, quoted)
 
 

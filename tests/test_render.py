@@ -327,7 +327,7 @@ def test_each_language_has_its_own_words(lang):
         english, own = render.prompts.message("ui", "en"), render.prompts.message("ui", lang)
         assert own.keys() == english.keys()
         same = {k for k in own if own[k] == english[k]}
-        assert same <= {"versus", "passages", "from_articles", "sources_head"}  # "vs"; French "2 articles"
+        assert same <= {"versus", "passages", "from_articles", "sources_head", "page"}  # "vs"; French "2 articles"; "p. 3"
         for key in ("not_in_sources", "abstain_note", "no_evidence", "no_passage", "disagree"):
             assert render.ui_text(key, "en") not in out
 

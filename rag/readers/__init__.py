@@ -3,6 +3,8 @@
 (types.py). A reader raises documents.Skip with the reason a file cannot be loaded, appends
 (where, why) to `found.skipped` for the parts of a file it leaves out (a bad JSONL line) and
 (where, what) to `found.notes` for what it read with a caveat (`found`: a documents.LoadResult).
+A feed's reader also takes `fetcher` and `since` (keywords): its entries may link to pages to
+fetch, and `rag ingest --since` picks among them (documents.load_paths passes them).
 
 Modules are imported when a file of theirs is met: PDF and HTML libraries are slow to import.
 """
@@ -17,6 +19,10 @@ FORMATS = {
     ".txt": "plain", ".md": "plain", ".markdown": "plain",
     ".html": "html", ".htm": "html",
     ".jsonl": "jsonl",
+    ".docx": "docx",
+    ".pdf": "pdf",
+    # RSS/Atom; a .xml file is read only when its root is a feed's, else skipped saying so
+    ".rss": "feed", ".atom": "feed", ".xml": "feed",
 }
 SUPPORTED_SUFFIXES = frozenset(FORMATS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..documents import LoadResult, make_document, read_text
+from ..documents import LoadResult, Skip, decode_text, make_document, read_bytes
 from ..types import Document
 
 SUFFIXES = {".html", ".htm"}
@@ -77,8 +77,26 @@ def without_hidden(html: str) -> str:
     return lxml.html.tostring(root, encoding="unicode")
 
 
+# <meta charset="…"> or <meta http-equiv="Content-Type" content="text/html; charset=…">
+META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+# Labels browsers read as Windows-1252 (the WHATWG encoding standard): pages that say
+# Latin-1 are in practice written in it, curly quotes and euro sign included.
+WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii"}
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The encoding a page declares in a <meta> of its first 1024 bytes (where browsers look)."""
+    m = META_CHARSET.search(data[:1024])
+    if not m:
+        return None
+    label = m.group(1).decode("ascii", "replace").lower()
+    return "cp1252" if label in WINDOWS_1252_LABELS else label
+
+
 def read(path: Path, doc_id: str, found: LoadResult, max_bytes: int) -> list[Document]:
-    return [from_html(read_text(path, max_bytes), doc_id, str(path))]
+    data = read_bytes(path, max_bytes)
+    html = decode_text(data, str(path), found.notes, declared=declared_charset(data))
+    return [from_html(html, doc_id, str(path))]
 
 
 def from_html(html: str, doc_id: str, source: str, url: str | None = None) -> Document:

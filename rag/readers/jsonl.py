@@ -15,7 +15,7 @@ def read(path: Path, doc_id: str, found: LoadResult, max_bytes: int) -> list[Doc
     """One article per line: {"title", "date", "url", "text"}; bad lines are skipped, each
     with its file and line number, and the rest of the file still loads."""
     docs, bad_before = [], len(found.skipped)
-    for lineno, line in enumerate(read_text(path, max_bytes).splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, max_bytes, found.notes).splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
