@@ -154,18 +154,18 @@ def test_an_uploaded_article_is_stored_inside_the_index_and_answers_questions(in
 def test_bad_uploads_are_refused_with_clear_messages_and_the_index_is_untouched(index_copy, tmp_path, monkeypatch):
     folder = tmp_path / "incoming"
     folder.mkdir()
-    (folder / "report.pdf").write_bytes(b"%PDF-1.4 ...")
+    (folder / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4 ...")  # a PDF cut short
     (folder / "huge.txt").write_text("Titolo\n" + "parola " * 2000, encoding="utf-8")
     (folder / "image.txt").write_bytes(bytes(range(256)))
-    (folder / "latin.md").write_bytes("Titolo\ncaffè e più\n".encode("latin-1"))
     (folder / "empty.html").write_text("  \n", encoding="utf-8")
     before = _generation(index_copy)
     with serving(index_copy, monkeypatch, max_upload_mb=0.01) as (desk, client):
         message = desk.add([str(p) for p in sorted(folder.iterdir())])
         assert "Nothing was added" in message
         reasons = dict(re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", message))
-        for name, why in [("report.pdf", ".pdf files are not articles"), ("huge.txt", "larger than"),
-                          ("image.txt", "binary file"), ("latin.md", "not UTF-8"), ("empty.html", "empty")]:
+        for name, why in [("notes.csv", ".csv files are not articles"), ("report.pdf", "PDF"),
+                          ("huge.txt", "larger than"), ("image.txt", "binary file"), ("empty.html", "empty")]:
             assert why in reasons[name], (name, reasons)
         assert client.predict(COST, api_name="/ask")["citations"]
     assert _generation(index_copy) == before
