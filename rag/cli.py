@@ -13,7 +13,7 @@ import os
 import sys
 import textwrap
 
-from . import prompts
+from . import __version__, prompts
 from .factchecker import FactChecker
 from .settings import BACKENDS, PRESETS, REPLY_LANGUAGES, Settings
 from .types import RagError
@@ -38,10 +38,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
 
 
+def _model_options(args) -> dict:
+    """The settings `--model`, `--openai-url` and `--gguf` give: one model name for whichever
+    server answers."""
+    return {"llm__ollama_model": args.model, "llm__openai_model": args.model,
+            "llm__openai_url": args.openai_url, "llm__gguf": args.gguf}
+
+
 def _backend_options(parser: argparse.ArgumentParser, who: str) -> None:
     parser.add_argument("--backend", choices=BACKENDS,
                         help=f"{who} (default auto: Ollama if it answers, else local)")
-    parser.add_argument("--model", help="Ollama model name (default qwen2.5:7b-instruct)")
+    parser.add_argument("--model", help="the model on Ollama (default qwen2.5:7b-instruct) or on the "
+                                        "OpenAI-compatible server (default: the first it lists)")
+    parser.add_argument("--openai-url", metavar="URL",
+                        help="base URL of an OpenAI-compatible server (llama-server, Ollama's /v1, vLLM…)")
     parser.add_argument("--gguf", help="GGUF file for llamacpp, or packaged:NAME")
     parser.add_argument("-k", type=int, help="passages to draw on (default 5)")
     parser.add_argument("--language", choices=["auto", *REPLY_LANGUAGES],
@@ -50,6 +60,7 @@ def _backend_options(parser: argparse.ArgumentParser, who: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rag", description="Fact-check questions and claims against news articles, locally.")
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("ingest", help="add or update articles in the index",
@@ -125,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_docs)
 
-    p = sub.add_parser("remove", help="remove documents from the index (by id or source path)")
+    p = sub.add_parser("remove", help="remove documents from the index (by id, source path or web address)")
     p.add_argument("documents", nargs="+", metavar="DOC")
     _common(p)
     p.set_defaults(func=cmd_remove)
@@ -261,7 +272,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    settings = _settings(args, **_model_options(args))
     bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
 
     def draft(token: str) -> None:
@@ -288,7 +299,7 @@ def cmd_ask(args) -> int:
 def cmd_check(args) -> int:
     output = _check_output(args)
     claim = _check_input(args)
-    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    settings = _settings(args, **_model_options(args))
     bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
     if args.split:
         return _check_text(args, settings, bot, claim, output)
@@ -442,7 +453,7 @@ def _note_backend(args, result) -> None:
 
 
 def cmd_chat(args) -> int:
-    settings = _settings(args, llm__ollama_model=args.model, llm__gguf=args.gguf)
+    settings = _settings(args, **_model_options(args))
     bot = FactChecker.open_or_seed(settings=settings, progress=not args.quiet)
     chat = bot.chat(backend=args.backend, k=args.k)
     interactive = sys.stdin.isatty() and not args.json

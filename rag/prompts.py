@@ -9,14 +9,16 @@ import re
 from pathlib import Path
 from string import Template
 
+from .settings import shipped
 from .types import RagError
 
 
 def prompts_dir() -> Path:
-    """$RAG_PROMPTS_DIR, else prompts/ beside the package (a source checkout)."""
+    """$RAG_PROMPTS_DIR, else prompts/ beside the package (a source checkout), else the copy
+    a wheel carries."""
     if os.environ.get("RAG_PROMPTS_DIR"):
         return Path(os.environ["RAG_PROMPTS_DIR"])
-    return Path(__file__).resolve().parent.parent / "prompts"
+    return shipped("prompts", "prompt_templates")
 
 
 @functools.lru_cache(maxsize=None)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .types import RagError
 
-BACKENDS = ("auto", "ollama", "llamacpp", "extractive")
+BACKENDS = ("auto", "ollama", "openai", "llamacpp", "extractive")
 SEARCH_MODES = ("hybrid", "dense", "keyword")
 
 DEFAULT_EMBEDDER = "multilingual-e5-small"
@@ -29,11 +29,20 @@ def user_dir() -> Path:
     return Path(base) / "rag"
 
 
+def shipped(checkout: str, packaged: str) -> Path:
+    """A folder of data that comes with rag: `checkout` beside the package in a source checkout
+    (prompts/, seeds/, eval/), else `packaged` inside it, where a wheel carries it (pyproject)."""
+    here = Path(__file__).resolve().parent
+    beside = here.parent / checkout
+    return beside if beside.is_dir() else here / packaged
+
+
 def seeds_dir() -> Path:
-    """The seed articles: $RAG_SEEDS_DIR, else seeds/ beside the package (a source checkout)."""
+    """The seed articles: $RAG_SEEDS_DIR, else seeds/ beside the package (a source checkout),
+    else the copy a wheel carries."""
     if os.environ.get("RAG_SEEDS_DIR"):
         return Path(os.environ["RAG_SEEDS_DIR"])
-    return Path(__file__).resolve().parent.parent / "seeds"
+    return shipped("seeds", "seed_articles")
 
 
 @dataclass
@@ -87,10 +96,16 @@ class RetrievalSettings:
 
 @dataclass
 class LLMSettings:
-    backend: str = "auto"  # auto | ollama | llamacpp | extractive
+    backend: str = "auto"  # auto | ollama | openai | llamacpp | extractive
     # Ollama: the official client against this host (OLLAMA_HOST is honoured too).
     ollama_host: str = ""  # "" = $OLLAMA_HOST or http://127.0.0.1:11434
     ollama_model: str = "qwen2.5:7b-instruct"
+    # An OpenAI-compatible server (openai_api.py): llama-server, Ollama's /v1, LM Studio, vLLM…
+    openai_url: str = ""  # its base URL, e.g. http://127.0.0.1:8080/v1; "" = none
+    openai_model: str = ""  # "" = the first model the server lists
+    # The environment variable holding the server's API key, when it wants one. The key itself
+    # is never a setting: settings are printed and written into reports.
+    api_key_env: str = "RAG_LLM_API_KEY"
     timeout: float = 120.0  # seconds for one generation
     probe_timeout: float = 1.0  # seconds `auto` waits to see whether Ollama is up
     num_ctx: int = 4096
@@ -99,6 +114,9 @@ class LLMSettings:
     # llama.cpp: a GGUF path, or "packaged:gemma3-270m" / "packaged:qwen2.5-coder-1.5b".
     gguf: str = ""
     threads: int = 2
+    # A GGUF without a chat template is a base model: it cannot answer, only continue text, so
+    # llama.cpp refuses it. Tests turn this on to plumb the small packaged Gemma through anyway.
+    allow_base_model: bool = False
 
 
 REPLY_LANGUAGES = ("it", "en", "fr", "de", "es", "pt")  # the languages prompts/messages.json speaks
@@ -245,7 +263,9 @@ class Settings:
         if r.k < 1:
             raise RagError(f"k must be at least 1, got {r.k}")
         if self.llm.backend not in BACKENDS:
-            raise RagError(f"backend must be auto, ollama, llamacpp or extractive, got {self.llm.backend!r}")
+            raise RagError(f"backend must be one of {', '.join(BACKENDS)}, got {self.llm.backend!r}")
+        if self.llm.openai_url and urlsplit(self.llm.openai_url).scheme.lower() not in ("http", "https"):
+            raise RagError(f"openai_url must be an http(s) address, got {self.llm.openai_url!r}")
         if self.answer.language not in ("auto", *REPLY_LANGUAGES):
             raise RagError(f"answer language must be auto or one of {', '.join(REPLY_LANGUAGES)}, "
                            f"got {self.answer.language!r}")

@@ -94,6 +94,9 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     flagged: list[tuple[str, str]] = field(default_factory=list)  # (doc id, a sentence addressed to a model)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, a caveat: "decoded as windows-1252")
+    # each file or address read -> the ids of the documents it holds now (a feed: its entries)
+    origins: dict[str, list[str]] = field(default_factory=dict)
     chunks_embedded: int = 0
     total_documents: int = 0
     total_chunks: int = 0

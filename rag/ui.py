@@ -26,11 +26,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from string import Template
 
-from . import prompts, render, report
+from . import prompts, render, report, web
 from .documents import LoadResult, Skip
-from .readers import SUPPORTED_SUFFIXES, reader_for
+from .readers import FORMATS, SUPPORTED_SUFFIXES, reader_for
 from .factchecker import FactChecker
-from .llm import OllamaLLM, choose
+from .gguf import gguf_placeholder
+from .llm import choose
 from .settings import BACKENDS, LLMSettings, Settings
 from .text import sentence_spans
 from .types import Cancelled, RagError
@@ -65,7 +66,8 @@ class Desk:
         self.settings = settings
         self.bot = FactChecker.open_or_seed(settings=settings, progress=progress)
         self.generation = self.bot.store.current().name
-        self.uploads = self.bot.store.root / "uploads"  # uploaded articles, kept for re-ingest
+        # uploaded articles, kept for re-ingest; absolute, as the sources of their documents are
+        self.uploads = (self.bot.store.root / "uploads").resolve()
         self.incoming = self.uploads / ".incoming"  # Gradio's own upload cache
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
@@ -128,26 +130,29 @@ class Desk:
             return f"{backend} cannot answer: {e}", "error", ""
         if llm is None:
             return "Answering with quotes from the articles (no language model)", "ok", reason
-        if backend == "ollama" and isinstance(llm, OllamaLLM):
+        if backend in ("ollama", "openai"):  # asked for by name: say now if it cannot answer
             up, why = llm.probe()
             if not up:
-                return f"Ollama requested, but {why}: questions will fail until it answers", "error", ""
+                return f"{backend} requested, but {why}: questions will fail until it answers", "error", ""
         return f"Answering with {llm.name} — {reason}", "ok", ""
 
     # -- adding articles -----------------------------------------------------------------
 
-    def add(self, paths: list[str], on_progress: Callable[[float, str], None] = lambda f, d: None) -> str:
-        """Validate, copy into <index>/uploads/ and ingest. Returns the result as HTML.
+    def add(self, paths: list[str], on_progress: Callable[[float, str], None] = lambda f, d: None,
+            urls: str | list[str] = "") -> str:
+        """Validate, copy into <index>/uploads/ and ingest; fetch the web addresses in `urls`
+        (pages, PDFs, feeds; one per line) and ingest them too. Returns the result as HTML.
 
         Nothing touches the index before the files pass the checks; the index itself is
         written atomically, and files whose ingest failed are taken out of uploads/ again."""
         ui = self.settings.ui
         paths = [p for p in paths or [] if p]
-        if not paths:
-            return render.ingest_html("Choose one or more files first.", [], "warn")
-        if len(paths) > ui.max_upload_files:
-            return render.ingest_html(f"Too many files: {len(paths)} (at most {ui.max_upload_files} at a time).",
-                                      [], "error")
+        addresses = addresses_in(urls)
+        if not paths and not addresses:
+            return render.ingest_html("Choose one or more files, or paste a web address, first.", [], "warn")
+        if len(paths) + len(addresses) > ui.max_upload_files:
+            return render.ingest_html(f"Too many articles at once: {len(paths) + len(addresses)} "
+                                      f"(at most {ui.max_upload_files} files and addresses).", [], "error")
         if not self._ingesting.acquire(blocking=False):
             return render.ingest_html("Another upload is being indexed; try again when it is done.", [], "error")
         try:
@@ -160,11 +165,15 @@ class Desk:
                     rejected.append((name, problem))
                 else:
                     accepted.append((Path(path), safe_name(name)))
-            if not accepted:
-                return render.ingest_html("Nothing was added: no file passed the checks.", rejected, "error")
+            fetched = [a for a in addresses if web.is_url(a)]
+            rejected += [(a, web.refusal(a)) for a in addresses if not web.is_url(a)]
+            if not accepted and not fetched:
+                return render.ingest_html("Nothing was added: nothing passed the checks.", rejected, "error")
             size = sum(path.stat().st_size for path, _ in accepted)
-            on_progress(0.15, f"Indexing {len(accepted)} file{'s' * (len(accepted) != 1)} ({size / MB:.1f} MB)")
-            return self._ingest(accepted, rejected, on_progress)
+            what = [f"{len(accepted)} file{'s' * (len(accepted) != 1)} ({size / MB:.1f} MB)"] if accepted else []
+            what += [f"fetching {len(fetched)} address{'es' * (len(fetched) != 1)}"] if fetched else []
+            on_progress(0.15, f"Indexing {' and '.join(what)}")
+            return self._ingest(accepted, fetched, rejected, on_progress)
         finally:
             with self._cancel_guard:  # the flag is only ever set while an upload runs, and is cleared at its end
                 self._cancel.clear()
@@ -222,7 +231,7 @@ class Desk:
                 return True
         return False
 
-    def _ingest(self, accepted: list[tuple[Path, str]], rejected: list[tuple[str, str]],
+    def _ingest(self, accepted: list[tuple[Path, str]], fetched: list[str], rejected: list[tuple[str, str]],
                 on_progress: Callable[[float, str], None]) -> str:
         self.uploads.mkdir(parents=True, exist_ok=True)
         placed = _Placed(self.uploads)
@@ -238,7 +247,7 @@ class Desk:
             targets = [placed.put(src, name) for src, name in accepted]
             writer = _bot_like(self.current())
             # one progress display, in plain words (on_progress): no tqdm bars for Gradio to mirror
-            report = writer.ingest(targets, progress=False, on_progress=embedded, cancel=self._cancel)
+            report = writer.ingest([*targets, *fetched], progress=False, on_progress=embedded, cancel=self._cancel)
         except Cancelled:
             placed.undo()
             return render.ingest_html("Cancelled: nothing was added. The index is unchanged.", rejected, "warn")
@@ -251,20 +260,35 @@ class Desk:
             return render.ingest_html(f"Nothing was added: unexpected {type(e).__name__}: {e}. "
                                       "The index is unchanged.", rejected, "error")
         # Keep the files whose articles are now in the index; take the others out again.
-        docs_of: dict[str, list] = {}
-        for doc in writer.data.documents.values():
-            docs_of.setdefault(doc.source.split("#")[0], []).append(doc)
-        placed.keep(lambda target: str(target.resolve()) in docs_of)
+        placed.keep(lambda target: bool(report.origins.get(str(target))))
         with self._swap:
             self.bot, self.generation = writer, writer.store.current().name
-        skipped = {}
-        for where, why in report.skipped:
-            skipped.setdefault(_file_of(where), why)
-        outcomes = [(src.name, _outcome(target, name, docs_of, report, skipped))
-                    for (src, name), target in zip(accepted, targets)]
-        bad_lines = [(Path(where).name, why) for where, why in report.skipped if _file_of(where) != where]
+        titles = {d.id: d.title for d in writer.data.documents.values()}
+        read = {str(target): src.name for (src, _), target in zip(accepted, targets)} | {a: a for a in fetched}
+        apart = {str(t): f" (kept apart from an earlier {name} as {t.name})"
+                 for (_, name), t in zip(accepted, targets) if t.name != name and report.origins.get(str(t))}
+        outcomes = [(shown, _outcome(where, report, titles) + apart.get(where, "")) for where, shown in read.items()]
+        # what was left out of a file or feed (a bad line, an entry whose page failed), and caveats
+        parts = [(_shown(where, read), why) for where, why in report.skipped if where not in read]
+        notes = [(_shown(where, read), what) for where, what in report.notes]
         level = "ok" if not rejected and not report.skipped else "warn"
-        return render.ingest_html(report.summary(), outcomes + bad_lines + rejected, level)
+        return render.ingest_html(report.summary(), outcomes + parts + notes + rejected, level)
+
+
+def addresses_in(text: str | list[str]) -> list[str]:
+    """The web addresses pasted into the UI: one per line (or space apart), each once."""
+    words = text.split() if isinstance(text, str) else [w.strip() for w in text or [] if w and w.strip()]
+    return list(dict.fromkeys(words))
+
+
+def _shown(where: str, read: dict[str, str]) -> str:
+    """How the UI names a file, a line of one ("feed.jsonl:3") or an address: uploads by the
+    name they were chosen under, not the path they were copied to."""
+    head = _file_of(where)
+    name = read.get(head)
+    if name is None:
+        return where if web.is_url(where) else Path(where).name
+    return name + where[len(head):]
 
 
 def _duration(seconds: float) -> str:
@@ -280,17 +304,22 @@ def _file_of(where: str) -> str:
     return head if head and tail.isdigit() else where
 
 
-def _outcome(target: Path, asked: str, docs_of: dict, report, skipped: dict) -> str:
-    """What happened to one uploaded file, in a few words."""
-    key = str(target.resolve())
-    docs = docs_of.get(key, [])
-    added = [d.title for d in docs if d.id in report.added]
-    if added:
-        where = f" (kept apart from an earlier {asked} as {target.name})" if target.name != asked else ""
-        return f"added: {', '.join(added)}{where}"
-    if any(d.id in report.unchanged for d in docs):
-        return "already in the index, unchanged"
-    return f"not added: {skipped.get(key) or skipped.get(str(target)) or 'no article in it'}"
+def _outcome(where: str, report, titles: dict[str, str], shown: int = 3) -> str:
+    """What happened to one uploaded file or fetched address, in a few words."""
+    ids = report.origins.get(where)
+    if not ids:
+        why = next((why for w, why in report.skipped if w == where), None)
+        return f"not added: {why or 'no article in it'}"
+    parts = []
+    for verb, group in (("added", report.added), ("updated", report.updated)):
+        names = [titles[i] for i in ids if i in group]
+        if names:
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{verb}: {', '.join(names[:shown])}{more}")
+    unchanged = sum(1 for i in ids if i in report.unchanged)
+    if unchanged:
+        parts.append("already in the index, unchanged" if len(ids) == 1 else f"{unchanged} already in the index")
+    return "; ".join(parts)
 
 
 def _bot_like(bot: FactChecker) -> FactChecker:
@@ -367,7 +396,12 @@ def upload_problem(path: Path, max_bytes: int) -> str | None:
     if reader is None:
         return f"{path.suffix or 'no extension'} files are not articles; use {', '.join(ARTICLE_TYPES)}"
     try:
-        if not reader(path, "upload", LoadResult(), max_bytes):
+        if FORMATS[path.suffix.lower()] == "feed":
+            # a feed is checked for entries: their pages are fetched once, by the ingest
+            from .readers import feed
+
+            feed.check(path, max_bytes)
+        elif not reader(path, "upload", LoadResult(), max_bytes):
             return "no article found in the file"
     except Skip as e:
         return str(e)
@@ -584,10 +618,10 @@ def build(desk: Desk):
     def status(backend, ollama_model, gguf):
         return render.status_html(*desk.backend_details(backend, ollama_model, gguf))
 
-    def add_articles(files, progress=gr.Progress()):
+    def add_articles(files, urls="", progress=gr.Progress()):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
-        result = desk.add(paths, on_progress=lambda fraction, what: progress(fraction, desc=what))
-        return result, render.documents_html(desk.current().documents), None, header(), article_choices()
+        result = desk.add(paths, on_progress=lambda fraction, what: progress(fraction, desc=what), urls=urls or "")
+        return result, render.documents_html(desk.current().documents), None, "", header(), article_choices()
 
     def article_choices():
         docs = sorted(desk.current().documents, key=lambda d: d.title.lower())
@@ -660,7 +694,7 @@ def build(desk: Desk):
                                               info="auto: Ollama when it answers, else llama.cpp with a GGUF, else extractive")
                         ollama_model = gr.Textbox(value=settings.llm.ollama_model, label="Ollama model")
                         gguf = gr.Textbox(value=settings.llm.gguf, label="GGUF for llama.cpp",
-                                          placeholder="path/to/model.gguf or packaged:qwen2.5-coder-1.5b")
+                                          placeholder=gguf_placeholder())  # installed models only
                         k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages (top-k)")
                         language = gr.Dropdown([("Same as the question", "auto"), ("Italiano", "it"),
                                                 ("English", "en"), ("Français", "fr"), ("Deutsch", "de"),
@@ -675,6 +709,8 @@ def build(desk: Desk):
                                         # no file_types: Gradio's filter turned a whole selection into
                                         # "Error" for one odd file; each file gets its own reason instead
                                         file_count="multiple", type="filepath", elem_id="rag-upload")
+                        urls = gr.Textbox(label="…or web addresses: pages, PDFs or RSS/Atom feeds, one per line",
+                                          lines=2, max_lines=6, placeholder="https://…", elem_id="rag-urls")
                         with gr.Row():
                             add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
                             stop = gr.Button("Cancel upload", variant="secondary", elem_id="rag-cancel-upload")
@@ -707,7 +743,7 @@ def build(desk: Desk):
         keep.click(lambda: (gr.update(visible=False), ""), None, [confirm_row, added], api_visibility="private")
         confirm.click(remove_article, doomed, [confirm_row, added, table, top, doomed], api_name="remove_article",
                       api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
-        add.click(add_articles, files, [added, table, files, top, doomed], api_name="add_articles",
+        add.click(add_articles, [files, urls], [added, table, files, urls, top, doomed], api_name="add_articles",
                   api_visibility="undocumented", concurrency_id="ingest", concurrency_limit=1)
         # its own queue: it must run while an ingest holds "ingest"
         stop.click(cancel_upload, None, added, api_name="cancel_upload", api_visibility="undocumented",

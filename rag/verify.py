@@ -230,18 +230,25 @@ class Verifier:
         about: a small model calls anything "supports", and an unrelated passage must not
         decide a verdict."""
         language = prompts.message("language_names", say)
-        system = prompts.render("stance_system.txt", language=language)
+        # A backend that gives the first token's log-probabilities is asked for one word and its
+        # label read off them: one forward pass, no grammar (seconds instead of a minute on 2 cores).
+        scored = callable(getattr(llm, "first_token_logprobs", None))
+        system = {kind: {"role": "system", "content": prompts.render("stance_system.txt", reply=prompts.render(
+            f"stance_reply_{kind}.txt", language=language).strip())} for kind in ("label", "json")}
         open_ = sorted((j for j in judged if j.stance == "unrelated" and j.strength >= self.settings.related_threshold),
                        key=lambda j: -j.strength)[: self.settings.judged_passages]
         result = {j.n: j for j in judged}
         for asked, j in enumerate(open_, start=1):
             if on_step:
                 on_step("asking", asked, len(open_))
-            user = prompts.render("stance_user.txt", passage=prompts.as_data(self.grounding.visible_text(j.hit)),
-                                  claim=prompts.as_data(claim))
-            reply = llm.chat([{"role": "system", "content": system}, {"role": "user", "content": user}],
-                             json_schema=STANCE_SCHEMA)
-            parsed = parse_stance(reply)
+            user = {"role": "user", "content": prompts.render(
+                "stance_user.txt", passage=prompts.as_data(self.grounding.visible_text(j.hit)),
+                claim=prompts.as_data(claim))}
+            alternatives = llm.first_token_logprobs([system["label"], user]) if scored else None
+            if alternatives is not None:
+                parsed = model_stance(alternatives, llm.name, say)
+            else:  # no log-probabilities from this backend: the label as JSON, by a grammar
+                parsed = parse_stance(llm.chat([system["json"], user], json_schema=STANCE_SCHEMA))
             if parsed is None:
                 j.rationale += f" (the {llm.name} judgement was not valid)"
                 continue
@@ -312,6 +319,38 @@ def parse_stance(reply: str) -> tuple[str, str] | None:
             or len(re.findall(r"[^\W\d_]{2,}", why)) < 3:  # a rationale says something: "..." does not
         return None
     return stance, " ".join(why.split())[:300]
+
+
+def label_probabilities(alternatives: list[tuple[str, float]] | None, labels) -> dict[str, float] | None:
+    """Each label's probability as the reply's first word, from the first token's alternatives
+    ((token, log-probability), most likely first): a token counts for the label it begins
+    ("sup" for "supports"). None when the labels take less than half the probability: the
+    model meant to say something else, so no label may be read into it."""
+    if not alternatives:
+        return None
+    mass = dict.fromkeys(labels, 0.0)
+    for token, logprob in alternatives:
+        t = token.strip().strip('"\'*').lower()
+        for label in labels:
+            if t and (label.startswith(t) or t.startswith(label)):
+                mass[label] += float(np.exp(logprob))
+                break
+    total = sum(mass.values())
+    if total < 0.5:
+        return None
+    return {label: m / total for label, m in mass.items()}
+
+
+def model_stance(alternatives, model: str, lang: str | None) -> tuple[str, str] | None:
+    """(stance, rationale) read off a one-word reply's first-token log-probabilities."""
+    probabilities = label_probabilities(alternatives, STANCES)
+    if probabilities is None:
+        return None
+    stance = max(probabilities, key=probabilities.get)
+    if stance == "unrelated":
+        return stance, rationale("unrelated", lang)
+    word = prompts.message("stance", lang)[stance]
+    return stance, rationale("model", lang, model=model, stance=word, p=f"{probabilities[stance]:.2f}")
 
 
 def _p(label: str, lang: str | None) -> str:

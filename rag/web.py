@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
-from .documents import LoadResult, Skip, decode_text, make_document, slug
+from .documents import LoadResult, Skip, make_document, slug
 from .types import Document, RagError
 
 SCHEMES = ("http", "https")
@@ -185,9 +185,9 @@ class Fetcher:
         except httpx.ConnectError as e:
             raise Skip(_connect_problem(e, url)) from None
         except httpx.InvalidURL as e:
-            raise Skip(f"not a valid address ({_first_line(e)})") from None
+            raise Skip(f"not a valid address ({first_line(e)})") from None
         except httpx.HTTPError as e:  # the connection broke, a bad response, a TLS failure…
-            raise Skip(f"download failed: {_first_line(e) or type(e).__name__}") from None
+            raise Skip(f"download failed: {first_line(e) or type(e).__name__}") from None
 
 
 def load_url(url: str, found: LoadResult, fetcher: Fetcher, since=None) -> list[Document]:
@@ -212,13 +212,9 @@ def document_of(page: Page, doc_id: str, found: LoadResult) -> Document:
 
         doc = from_pdf_bytes(page.data, doc_id, page.asked, url=page.url)
     else:
-        from .readers.html import WINDOWS_1252_LABELS, declared_charset, from_html
+        from .readers.html import from_html_bytes
 
-        declared = page.charset or declared_charset(page.data)
-        if declared in WINDOWS_1252_LABELS:  # what browsers do with "iso-8859-1"
-            declared = "cp1252"
-        html = decode_text(page.data, page.asked, found.notes, declared=declared)
-        doc = from_html(html, doc_id, page.asked, url=page.url)
+        doc = from_html_bytes(page.data, doc_id, page.asked, found, url=page.url, charset=page.charset)
     # A relative canonical link is made whole; one that is not http(s) ("javascript:…") would
     # be a dangerous link to show, so where the page was fetched from stands in.
     link = urljoin(page.url, doc.url) if doc.url else page.url
@@ -265,7 +261,7 @@ def _connect_problem(e: Exception, url: str) -> str:
         if isinstance(cause, ConnectionRefusedError):
             return f"connection refused by {host}:{port}"
         cause = cause.__cause__ or cause.__context__
-    text = _first_line(e)
+    text = first_line(e)
     if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
         return f"could not find the host {host} (name lookup failed)"
     if "Connection refused" in text:
@@ -273,5 +269,5 @@ def _connect_problem(e: Exception, url: str) -> str:
     return f"could not connect to {host}: {text or type(e).__name__}"
 
 
-def _first_line(e: Exception) -> str:
+def first_line(e: Exception) -> str:
     return str(e).strip().splitlines()[0] if str(e).strip() else ""

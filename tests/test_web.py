@@ -497,3 +497,81 @@ def test_bad_fetch_settings_are_a_clear_error(monkeypatch, variable, value, mess
     monkeypatch.setenv(variable, value)
     with pytest.raises(rag.RagError, match=message):
         Settings.load()
+
+
+def test_pages_are_fetched_before_the_write_lock_is_taken(site, tmp_path):
+    """A slow site must not hold up other writers of the index (an upload in the UI, a cron job)."""
+    from rag.store import IndexStore
+
+    slow = site.add("/slow", article("Bridge budget approved", BRIDGE), delay=1.0)
+    bot = FactChecker(Settings.load(), tmp_path / "idx")
+    done = threading.Thread(target=bot.ingest, args=([slow],), kwargs={"progress": False})
+    done.start()
+    while "/slow" not in site.asked():
+        time.sleep(0.01)
+    with IndexStore(tmp_path / "idx").writing():  # would be "another process is writing the index"
+        pass
+    done.join()
+    assert [d.source for d in bot.data.documents.values()] == [slow]
+
+
+def test_a_fetched_article_is_removed_by_its_address_or_the_address_it_is_shown_with(site, tmp_path):
+    bridge = site.add("/bridge", article("Bridge budget approved", BRIDGE, canonical="https://news.example/bridge"))
+    ferry = site.add("/ferry", article("New ferry timetable", FERRY))
+    museum = site.add("/museum", article("Museum reopens", MUSEUM))
+    index = str(tmp_path / "idx")
+    assert run_rag("ingest", bridge, ferry, museum, "--index", index).returncode == 0
+    by_asked = run_rag("remove", ferry, "--index", index)
+    by_shown = run_rag("remove", "https://news.example/bridge", "--index", index)
+    assert by_asked.returncode == 0 and by_shown.returncode == 0, (by_asked.stderr, by_shown.stderr)
+    assert [d.source for d in FactChecker.open(index).documents] == [museum]
+    missing = run_rag("remove", site.url("/never-ingested"), "--index", index)
+    assert missing.returncode == 1
+    assert_one_line_error(missing, "no document", "rag docs")
+
+
+# -- in the web interface ----------------------------------------------------------------------
+
+def test_the_ui_ingests_pasted_addresses_and_an_uploaded_feed_and_says_what_became_of_each(
+        site, corpus_index, tmp_path):
+    import re
+    import shutil
+
+    from rag.ui import Desk
+
+    index = tmp_path / "index"
+    shutil.copytree(corpus_index, index)
+    desk = Desk(Settings.load(index__dir=index), progress=False)
+    bridge = site.add("/bridge", article("Bridge budget approved", BRIDGE))
+    caffe = site.add("/caffe", article("Caff\u00e8 prices", "Il caff\u00e8 al banco costa ora 1,30 euro, ha detto "
+                                       "l\u2019associazione dei baristi di Trento. " * 3)
+                     .replace(b'<meta charset="utf-8">', b"").decode("utf-8").encode("cp1252"),
+                     type="text/html; charset=windows-1252")
+    site.add("/2025/ferry", article("Ferry page", FERRY))
+    site.add("/2025/museum", article("Museum page", MUSEUM))
+    # a feed whose entries only link to their pages: they are fetched by the ingest
+    feed = tmp_path / "courier.atom"
+    feed.write_bytes(atom(site.url(""), [("Ferry to Elba: new times", "/2025/ferry", "2025-11-07T08:00:00Z"),
+                                         ("Museum reopens", "/2025/museum", "2025-11-08T08:00:00Z"),
+                                         ("Gone", "/2025/gone", "2025-11-09T08:00:00Z")]))
+    missing = site.url("/missing")
+
+    message = desk.add([str(feed)], urls=f"{bridge}\n{caffe}\n{missing}\njavascript:alert(1)\n{bridge}")
+    said = re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", message)
+    assert said == [
+        ("courier.atom", "added: Ferry to Elba: new times, Museum reopens"),
+        (bridge, "added: Bridge budget approved"),
+        (caffe, "added: Caffè prices"),
+        (missing, "not added: HTTP 404 Not Found"),
+        (site.url("/2025/gone"), "HTTP 404 Not Found"),  # one entry of the feed
+        (caffe, "decoded as windows-1252, not UTF-8"),
+        ("javascript:alert(1)", "only http:// and https:// addresses are fetched, not javascript: ones"),
+    ]
+    assert site.asked().count("/bridge") == 1  # pasted twice, fetched once
+    [hit] = desk.current().search("How much will the ferry ticket cost?", k=1)
+    assert hit.title == "Ferry to Elba: new times" and hit.url == site.url("/2025/ferry")
+    assert (index / "uploads" / "courier.atom").exists()  # kept, like every upload whose articles are in
+
+    again = desk.add([], urls=bridge)
+    assert re.findall(r"<li><b>(.*?)</b>: (.*?)</li>", again) == [(bridge, "already in the index, unchanged")]
+    assert "Choose one or more files, or paste a web address" in desk.add([], urls="  \n ")

@@ -271,24 +271,34 @@ PAGE_LINES = ["Continua a leggere", "Articoli correlati", "Iscriviti alla newsle
               "Questo è un articolo di prova per il sistema.", "Sample text of the article."]
 
 
+def _composed(parts: tuple, n: int, rng: random.Random, join, lowercase: float = 0.0) -> list[str]:
+    """`n` sentences joined from a random choice of the combinations of `parts` (all of them
+    when there are fewer), a share `lowercase` of them written in lower case as people type."""
+    combos = list(itertools.product(*parts))
+    out = []
+    for combo in rng.sample(combos, min(n, len(combos))):
+        sentence = join(*combo)
+        # rng.random() only when some are lowercased: the draws, and so the data, stay as trained
+        out.append(sentence.lower() if lowercase and rng.random() >= 1 - lowercase else sentence)
+    return out
+
+
 def sentences(data_dir, seed: int = 7, plain_per_language: int = 1500) -> tuple[list[str], list[int]]:
     """(texts, labels): 1 = addressed to a model, 0 = a sentence a reader can use."""
     rng = random.Random(seed)
     texts, labels = [], []
-    for lang, (verbs, objects, endings) in IGNORE.items():
-        combos = list(itertools.product(verbs, objects, endings))
-        for verb, obj, end in rng.sample(combos, 60):
-            sentence = f"{verb} {obj}{'' if end == '.' else ' '}{end}"
-            texts.append(sentence if rng.random() < 0.8 else sentence.lower())
-            labels.append(1)
+    for parts in IGNORE.values():
+        ignore = _composed(parts, 60, rng, lambda verb, obj, end: f"{verb} {obj}{'' if end == '.' else ' '}{end}",
+                           lowercase=0.2)
+        texts += ignore
+        labels += [1] * len(ignore)
     for lang, lines in list(ADDRESSED.items()) + list(AI_READERS.items()):
         texts += lines
         labels += [1] * len(lines)
-    for lang, (conditions, orders, contents) in AI_READER_PARTS.items():
-        combos = list(itertools.product(conditions, orders, contents))
-        for condition, order, content in rng.sample(combos, min(30, len(combos))):
-            texts.append(f"{condition} {order} {content}")
-            labels.append(1)
+    for parts in AI_READER_PARTS.values():
+        orders = _composed(parts, 30, rng, lambda condition, order, content: f"{condition} {order} {content}")
+        texts += orders
+        labels += [1] * len(orders)
     for lang, lines in list(BENIGN.items()) + list(AI_NEWS.items()):
         texts += lines
         labels += [0] * len(lines)

@@ -55,20 +55,28 @@ def feed_root(data: bytes) -> str | None:
 
 def read(path: Path, doc_id: str, found: LoadResult, max_bytes: int, fetcher: web.Fetcher | None = None,
          since: date | None = None) -> list[Document]:
-    """A feed file's entries. Without a `fetcher` (checking an upload), an entry whose text is
-    not in the feed is skipped, not fetched."""
+    """A feed file's entries. Without a `fetcher`, an entry whose text is not in the feed is
+    skipped, not fetched."""
+    return from_feed(_feed_bytes(path, max_bytes), str(path), doc_id, found, fetcher, since)
+
+
+def check(path: Path, max_bytes: int) -> int:
+    """How many entries a feed file lists, or a Skip saying why it is no feed: what an upload
+    is checked for before anything is written (the entries' pages are fetched by the ingest)."""
+    return len(_parse(_feed_bytes(path, max_bytes)).entries)
+
+
+def _feed_bytes(path: Path, max_bytes: int) -> bytes:
     data = read_bytes(path, max_bytes)
     root = feed_root(data)
     if root not in FEED_ROOTS:
         raise Skip(f"XML, but not an RSS or Atom feed (its root element is <{root}>)" if root
                    else "not an RSS or Atom feed (no XML root element)")
-    return from_feed(data, str(path), doc_id, found, fetcher, since)
+    return data
 
 
-def from_feed(data: bytes, source: str, doc_id: str, found: LoadResult, fetcher: web.Fetcher | None = None,
-              since: date | None = None, base: str | None = None, content_type: str | None = None) -> list[Document]:
-    """The entries of the feed in `data` (from `source`: a path or the address asked for;
-    `base`: the address it came from, which relative links are resolved against)."""
+def _parse(data: bytes, base: str | None = None, content_type: str | None = None):
+    """feedparser's reading of a feed with at least one entry, else a Skip."""
     import feedparser  # imported here: only feeds need it
 
     headers = {k: v for k, v in (("content-location", base), ("content-type", content_type)) if v}
@@ -76,8 +84,16 @@ def from_feed(data: bytes, source: str, doc_id: str, found: LoadResult, fetcher:
     parsed = feedparser.parse(io.BytesIO(data), response_headers=headers or None)
     if not parsed.entries:
         if parsed.get("bozo"):
-            raise Skip(f"not a readable feed ({web._first_line(parsed.bozo_exception)})")
+            raise Skip(f"not a readable feed ({web.first_line(parsed.bozo_exception)})")
         raise Skip("no entries in the feed")
+    return parsed
+
+
+def from_feed(data: bytes, source: str, doc_id: str, found: LoadResult, fetcher: web.Fetcher | None = None,
+              since: date | None = None, base: str | None = None, content_type: str | None = None) -> list[Document]:
+    """The entries of the feed in `data` (from `source`: a path or the address asked for;
+    `base`: the address it came from, which relative links are resolved against)."""
+    parsed = _parse(data, base, content_type)
     feed_title = _title(parsed.feed)
     name = slug(feed_title) if feed_title else doc_id
     docs, older, undated = [], 0, 0

@@ -84,19 +84,26 @@ META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IG
 WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii"}
 
 
-def declared_charset(data: bytes) -> str | None:
-    """The encoding a page declares in a <meta> of its first 1024 bytes (where browsers look)."""
-    m = META_CHARSET.search(data[:1024])
-    if not m:
+def declared_charset(data: bytes, header: str | None = None) -> str | None:
+    """The encoding a page declares: its HTTP Content-Type's charset (`header`), else a <meta>
+    in its first 1024 bytes (where browsers look)."""
+    m = None if header else META_CHARSET.search(data[:1024])
+    label = header or (m.group(1).decode("ascii", "replace") if m else None)
+    if not label:
         return None
-    label = m.group(1).decode("ascii", "replace").lower()
-    return "cp1252" if label in WINDOWS_1252_LABELS else label
+    return "cp1252" if label.lower() in WINDOWS_1252_LABELS else label.lower()
 
 
 def read(path: Path, doc_id: str, found: LoadResult, max_bytes: int) -> list[Document]:
-    data = read_bytes(path, max_bytes)
-    html = decode_text(data, str(path), found.notes, declared=declared_charset(data))
-    return [from_html(html, doc_id, str(path))]
+    return [from_html_bytes(read_bytes(path, max_bytes), doc_id, str(path), found)]
+
+
+def from_html_bytes(data: bytes, doc_id: str, source: str, found: LoadResult, url: str | None = None,
+                    charset: str | None = None) -> Document:
+    """The article of a page's bytes, decoded by the encoding it declares (`charset`: the HTTP
+    header's, for a fetched page), else UTF-8 or a confident guess (noted in `found`)."""
+    html = decode_text(data, source, found.notes, declared=declared_charset(data, charset))
+    return from_html(html, doc_id, source, url=url)
 
 
 def from_html(html: str, doc_id: str, source: str, url: str | None = None) -> Document:
