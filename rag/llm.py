@@ -12,12 +12,13 @@ import functools
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 # GGUF handling lives in gguf.py; these names stay importable from here
 from .gguf import PACKAGED_GGUFS, models_dir, packaged_gguf, resolve_gguf  # noqa: F401
-from .gguf import AN_INSTRUCT_GGUF, MarkerFilter, read_gguf
+from .gguf import AN_INSTRUCT_GGUF, MarkerFilter, auto_declines, read_gguf
 from .settings import LLMSettings
 from .types import RagError
 
@@ -208,10 +209,16 @@ class LlamaCppLLM:
                 if on_token:
                     on_token(text)
 
+        # Always streamed, even with no one listening: returning True from the callback is how
+        # llama.cpp is told to stop, so that is where RAG_LLM_TIMEOUT is kept. (The prompt is
+        # read before the first event: a limit can only cut the generation after it.)
+        deadline = time.monotonic() + self.settings.timeout
+        late = []
+
         def collect(event):
             if "error" in event:
                 errors.append(str(event["error"]))
-                return
+                return True
             for choice in event.get("choices", []):
                 emit(markers.feed((choice.get("delta") or {}).get("content") or ""))
                 if choice.get("finish_reason"):
@@ -219,25 +226,20 @@ class LlamaCppLLM:
             if "timings" in event:
                 usage["completion_tokens"] = event["timings"].get("predicted_n")
                 usage["prompt_tokens"] = event["timings"].get("prompt_n")
+            if time.monotonic() > deadline:
+                late.append(True)
+                return True
 
         with lock:  # one generation at a time per loaded model
             try:
-                if on_token is None:
-                    reply = server.handle_chat_completions(request)
-                    if "error" in reply:
-                        errors.append(str(reply["error"]))
-                    else:
-                        emit(markers.feed(reply["choices"][0]["message"]["content"] or ""))
-                        counts = reply.get("usage") or {}
-                        usage = {"finish_reason": reply["choices"][0].get("finish_reason"),
-                                 "completion_tokens": counts.get("completion_tokens"),
-                                 "prompt_tokens": counts.get("prompt_tokens")}
-                else:
-                    server.handle_chat_completions({**request, "stream": True}, collect)
+                server.handle_chat_completions({**request, "stream": True}, collect)
             except Exception as e:
                 raise RagError(f"llama.cpp failed: {e}") from None
-        emit(markers.finish())
         self.last_usage = usage
+        if late:
+            raise RagError(f"llama.cpp did not finish within {self.settings.timeout:g} s "
+                           "(RAG_LLM_TIMEOUT sets the limit)")
+        emit(markers.finish())
         if errors:
             raise RagError(f"llama.cpp failed: {errors[0]}")
         return "".join(parts)
@@ -246,12 +248,14 @@ class LlamaCppLLM:
 # -- choosing ---------------------------------------------------------------------------
 
 
-def choose(settings: LLMSettings) -> tuple[LLM | None, str]:
-    """The backend to answer with (None = extractive, no LLM) and why it was chosen.
+def choose(settings: LLMSettings, job: str = "answer") -> tuple[LLM | None, str]:
+    """The backend to do `job` with ("answer" questions, judge a "claim"; None = extractive,
+    no LLM) and why it was chosen.
 
     `auto` takes the OpenAI-compatible server when one is configured (RAG_LLM_OPENAI_URL) and
     it answers within probe_timeout, else Ollama when it answers and has the model, else the
-    configured GGUF on llama.cpp, else the extractive answerer."""
+    configured GGUF on llama.cpp unless that is a packaged model measured worse at `job` than
+    the extractive backend (gguf.auto_declines), else the extractive answerer."""
     from .openai_api import OpenAILLM
 
     wanted = settings.backend
@@ -272,7 +276,10 @@ def choose(settings: LLMSettings) -> tuple[LLM | None, str]:
     if up:
         return ollama, "; ".join([*tried, why])
     tried.append(why)
-    if settings.gguf:
-        llm = LlamaCppLLM(settings)
-        return llm, f"{'; '.join(tried)}; using {llm.description}"
-    return None, f"{'; '.join(tried)} and no GGUF configured (RAG_LLM_GGUF); using extractive"
+    if not settings.gguf:
+        return None, f"{'; '.join(tried)} and no GGUF configured (RAG_LLM_GGUF); using extractive"
+    declined = auto_declines(settings.gguf, job)
+    if declined:  # before LlamaCppLLM: that would assemble and hash a GGUF it does not use
+        return None, f"{'; '.join(tried)}; {declined}; using extractive (--backend llamacpp uses it anyway)"
+    llm = LlamaCppLLM(settings)
+    return llm, f"{'; '.join(tried)}; using {llm.description}"

@@ -34,7 +34,6 @@ class OpenAILLM:
 
         self.settings = settings
         self.url = settings.openai_url.rstrip("/")
-        self._key_set = bool(os.environ.get(settings.api_key_env))
         self._client = openai.OpenAI(base_url=self.url, api_key=os.environ.get(settings.api_key_env) or NO_KEY,
                                      timeout=settings.timeout, max_retries=0)
         self._model = settings.openai_model
@@ -138,7 +137,7 @@ class OpenAILLM:
             raise RagError(f"no OpenAI-compatible server is reachable at {self.url}; start it, "
                            "or set RAG_LLM_OPENAI_URL to where it listens") from None
         except openai.AuthenticationError:
-            hint = (f"the key in ${self.settings.api_key_env} was refused" if self._key_set
+            hint = (f"the key in ${self.settings.api_key_env} was refused" if self._client.api_key != NO_KEY
                     else f"set its API key in ${self.settings.api_key_env}")
             raise RagError(f"{where} refused the request (HTTP 401): {hint}") from None
         except openai.PermissionDeniedError as e:

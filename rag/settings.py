@@ -66,6 +66,14 @@ class IndexSettings:
     fetch_timeout: float = 20.0
     fetch_max_redirects: int = 5
     user_agent: str = ""
+    # Ingest on a Dask cluster (rag/cluster.py, docs/cluster.md): the address of its scheduler
+    # (tcp://host:8786), or a number of local worker processes to start for the ingest; "" and
+    # 0 = embed in this process. Either way this process reads, chunks and writes the index.
+    cluster: str = ""
+    cluster_workers: int = 0
+    # Seconds to wait for the scheduler: a wrong address should fail at once, not after the
+    # minutes of a default network timeout.
+    cluster_connect_timeout: float = 5.0
 
 
 @dataclass
@@ -282,6 +290,11 @@ class Settings:
         if not i.fetch_timeout > 0 or i.fetch_max_redirects < 0:
             raise RagError(f"fetch_timeout must be more than 0 and fetch_max_redirects 0 or more, "
                            f"got {i.fetch_timeout} and {i.fetch_max_redirects}")
+        if i.cluster and i.cluster_workers:
+            raise RagError("give a Dask scheduler's address or a number of local workers, not both")
+        if i.cluster_workers < 0 or not i.cluster_connect_timeout > 0:
+            raise RagError(f"cluster_workers must be 0 or more and cluster_connect_timeout more than 0, "
+                           f"got {i.cluster_workers} and {i.cluster_connect_timeout}")
         if any(ord(c) < 32 or ord(c) == 127 for c in i.user_agent):  # a newline would forge headers
             raise RagError("user_agent must be one line of printable text")
         if self.report.url and urlsplit(self.report.url).scheme.lower() not in ("http", "https"):

@@ -125,7 +125,7 @@ class Desk:
         calmly, and the Ollama/GGUF details are only there for who opens them."""
         settings = self.llm_settings(ollama_model, gguf, backend=backend)
         try:
-            llm, reason = choose(settings)
+            llm, reason = choose(settings, "answer")  # claims: the same choice, see gguf.auto_declines
         except RagError as e:
             return f"{backend} cannot answer: {e}", "error", ""
         if llm is None:
@@ -165,8 +165,12 @@ class Desk:
                     rejected.append((name, problem))
                 else:
                     accepted.append((Path(path), safe_name(name)))
-            fetched = [a for a in addresses if web.is_url(a)]
-            rejected += [(a, web.refusal(a)) for a in addresses if not web.is_url(a)]
+            fetched = []
+            for address in addresses:
+                if web.is_url(address):
+                    fetched.append(address)
+                else:
+                    rejected.append((address, web.refusal(address)))
             if not accepted and not fetched:
                 return render.ingest_html("Nothing was added: nothing passed the checks.", rejected, "error")
             size = sum(path.stat().st_size for path, _ in accepted)

@@ -156,9 +156,9 @@ def test_auto_chooses_the_backend_once_for_all_claims(corpus_bot, monkeypatch):
     import rag.factchecker
 
     calls = []
-    monkeypatch.setattr(rag.factchecker, "choose", lambda settings: calls.append(1) or (None, "no model here"))
+    monkeypatch.setattr(rag.factchecker, "choose", lambda settings, job: calls.append(job) or (None, "no model here"))
     result = corpus_bot.check_text(PARAGRAPH)
-    assert len(result.verdicts) == 3 and len(calls) == 1  # `auto` probes Ollama once, not per claim
+    assert len(result.verdicts) == 3 and calls == ["claim"]  # `auto` probes Ollama once, not per claim
     assert all(v.backend_reason == "no model here" for v in result.verdicts)
 
 
