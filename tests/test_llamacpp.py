@@ -76,8 +76,9 @@ def test_a_base_model_is_refused_for_answering(gemma_bot):
 
 
 def test_auto_leaves_each_job_a_packaged_model_does_worse_to_the_extractive_backend(corpus_bot):
-    # Qwen2.5-Coder-1.5B was measured to answer fewer questions right than quoting the
-    # articles, and to judge claims no better at 9 times the time: auto uses it for neither.
+    # Qwen2.5-Coder-1.5B was measured (ext-dev) to answer fewer questions right than quoting
+    # the articles, and to judge no more claims right, with more unsupported claims called
+    # REFUTED, at 9 times the time: auto uses it for neither.
     # Decided before the model is loaded, so this runs without its 1.1 GB of part packages.
     corpus_bot.settings.llm.gguf = "packaged:qwen2.5-coder-1.5b"
     corpus_bot.settings.llm.ollama_host = "http://127.0.0.1:9"
