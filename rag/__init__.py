@@ -16,7 +16,7 @@ except _metadata.PackageNotFoundError:  # run from a checkout that was never ins
 from .conversation import Chat
 from .factchecker import FactChecker
 from .settings import Settings
-from .types import ClaimSpan, Chunk, Document, Hit, IngestReport, RagError, TextCheck, Turn
+from .types import ClaimSpan, Chunk, Document, EmbedProgress, Hit, IngestReport, RagError, TextCheck, Turn
 
 __all__ = ["FactChecker", "Settings", "Document", "Chunk", "Hit", "IngestReport", "RagError", "Chat", "Turn",
-           "TextCheck", "ClaimSpan"]
+           "TextCheck", "ClaimSpan", "EmbedProgress"]

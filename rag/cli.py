@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Builds the index from the seed articles when there is none.")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    p.add_argument("--read-only", action="store_true",
+                   help="serve as a replica: no uploads or removals, never seeds the index, and follows "
+                        "each generation another process (rag ingest, a writable rag ui) makes live")
     _common(p)
     p.set_defaults(func=cmd_ui)
     return parser
@@ -643,7 +646,8 @@ def _judge(settings: Settings, model: str):
 def cmd_ui(args) -> int:
     from .ui import serve
 
-    serve(_settings(args, ui__host=args.host, ui__port=args.port), progress=not args.quiet)
+    serve(_settings(args, ui__host=args.host, ui__port=args.port, ui__read_only=args.read_only or None),
+          progress=not args.quiet)
     return 0
 
 

@@ -26,7 +26,7 @@ from .retrieval import Retriever, build_bm25
 from .settings import BACKENDS, DEFAULT_EMBEDDER, ChunkingSettings, Settings, seeds_dir
 from .store import (ChunkTable, IndexData, IndexStore, build_vector_index, check_index_settings,
                     grow_vector_index, vectors_of)
-from .types import Answer, Cancelled, Document, Hit, IngestReport, OnStep, RagError, TextCheck, Verdict
+from .types import Answer, Cancelled, Document, EmbedProgress, Hit, IngestReport, OnStep, RagError, TextCheck, Verdict
 from .verify import Verifier
 
 log = logging.getLogger("rag")
@@ -49,6 +49,8 @@ class FactChecker:
         self.retriever: Retriever | None = None
         self.answerer: Answerer | None = None
         self.verifier: Verifier | None = None
+        self._loading = threading.Lock()  # one thread loads a new generation; the others answer meanwhile
+        self._unloadable = ""  # a live generation that failed to load: not retried on every query
 
     # -- opening -----------------------------------------------------------------------
 
@@ -115,11 +117,47 @@ class FactChecker:
 
     # -- reading -----------------------------------------------------------------------
 
+    def refresh(self) -> bool:
+        """Follow the index on disk: when another process (`rag ingest`, a `rag ui` that took
+        an upload) has made a newer generation live, load it. True when this bot now reads a
+        new one. Every search, question and check calls it first, so a replica (several
+        processes, or machines over shared storage, reading one index) serves each new
+        generation without a restart. Readers only follow CURRENT, so a half-written one is
+        never read. Checking costs one read of CURRENT; loading happens once a generation."""
+        if self.data is None:
+            self._use(self.store.load())
+            return True
+        data = self.load_newer()
+        if data is not None:
+            self._use(data)
+        return data is not None
+
+    def load_newer(self) -> IndexData | None:
+        """The live generation, loaded, when it is not the one this bot reads; else None (also
+        while another thread loads it, and for one that fails to load: logged once, and this
+        bot keeps answering from what it has)."""
+        try:
+            live = self.store.current().name
+        except RagError:
+            return None  # a broken pointer: keep answering from what is loaded (`rag doctor` mends it)
+        if live in (self.data.generation, self._unloadable) or not self._loading.acquire(blocking=False):
+            return None
+        try:
+            data = self.store.load()
+            log.info("index changed on disk: now %d documents (%s)", len(data.documents), data.generation)
+            return data
+        except RagError as e:
+            self._unloadable = live
+            log.warning("could not load the index's new generation %s, still answering from %s: %s",
+                        live, self.data.generation, e)
+            return None
+        finally:
+            self._loading.release()
+
     def search(self, query: str, k: int | None = None, mode: str | None = None,
                diversity: float | None = None) -> list[Hit]:
         """The k passages that best match `query`, best first, each with its scores."""
-        if self.retriever is None:
-            self._use(self.store.load())
+        self.refresh()
         return self.retriever.search(query, k=k, mode=mode, diversity=diversity)
 
     def ask(self, question: str, backend: str | LLM | None = None, k: int | None = None,
@@ -152,8 +190,7 @@ class FactChecker:
 
     def reply_language(self, text: str) -> str:
         """The language a reply to `text` is written in (the setting, else the text's own)."""
-        if self.answerer is None:
-            self._use(self.store.load())
+        self.refresh()
         return self.answerer.reply_language(text)
 
     def replying_in(self, language: str) -> "FactChecker":
@@ -216,8 +253,7 @@ class FactChecker:
         if not text.strip():
             raise RagError("the text is empty")  # as check("") is: nothing to check is a mistake
         started = time.perf_counter()
-        if self.retriever is None:
-            self._use(self.store.load())
+        self.refresh()
         found, skipped = split_claims(text, self.retriever.language(text))
         longest, limit = self.settings.retrieval.max_query_chars, self.settings.verify.max_claims
         claims = []
@@ -270,14 +306,13 @@ class FactChecker:
 
     @property
     def documents(self) -> list[Document]:
-        if self.data is None:
-            self._use(self.store.load())
+        self.refresh()
         return list(self.data.documents.values())
 
     # -- writing -----------------------------------------------------------------------
 
     def ingest(self, paths, rebuild: bool = False, progress: bool = True,
-               on_progress: Callable[[int, int], None] | None = None,
+               on_progress: Callable[[EmbedProgress], None] | None = None,
                cancel: threading.Event | None = None, since: str | None = None) -> IngestReport:
         """Add or update the articles under `paths`. Unchanged articles are not re-embedded.
 
@@ -286,7 +321,8 @@ class FactChecker:
         with why. `since` (an ISO date, "2025-11-01"): a feed's entries published before it are
         left out; entries without a date are kept.
 
-        `on_progress(done, total)` is called after each batch of texts embedded (the long part);
+        `on_progress(EmbedProgress)` is called after each batch of texts embedded (the long
+        part: texts and batches done of how many, on how many Dask workers, the pace, an ETA);
         setting `cancel` stops the ingest at the next batch with `Cancelled`, and nothing is
         written: the index stays as it was.
 
@@ -447,55 +483,49 @@ class FactChecker:
 
     def _embed(self, embedder: Embedder, chunks, documents, progress: bool, on_progress=None,
                cancel: threading.Event | None = None, client=None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors of the chunks and of their sentences (each distinct text embedded once);
-        with a Dask `client`, the batches are embedded on its workers."""
+        """Vectors of the chunks and of their sentences (each distinct text embedded once),
+        in batches: here, or with a Dask `client` on its workers. Either way the same bar on
+        stderr (texts done, texts/s, ETA; on a cluster the batches done too) and an
+        `EmbedProgress` to `on_progress` as each batch comes back."""
         from tqdm import tqdm
 
         texts = texts_to_embed(chunks, documents)
         unique = list(dict.fromkeys(texts))
+        size = self.settings.embedding.batch_size
+        batches = [unique[i : i + size] for i in range(0, len(unique), size)]
         if client is not None:
-            return self._embed_on_cluster(client, embedder, texts, unique, len(chunks), progress,
-                                          on_progress, cancel)
-        batch = self.settings.embedding.batch_size
-        parts = []
-        with tqdm(total=len(unique), desc="Embedding", unit="text", file=sys.stderr,
-                  disable=not progress) as bar:
-            for i in range(0, len(unique), batch):
-                _stop_if(cancel)
-                window = unique[i : i + batch]
-                parts.append(embedder.embed_passages(window))
-                bar.update(len(window))
-                if on_progress is not None:
-                    on_progress(i + len(window), len(unique))
-        return _placed(embedder, parts, texts, unique, len(chunks))
+            from . import cluster
 
-    def _embed_on_cluster(self, client, embedder: Embedder, texts, unique, n_chunks: int, progress: bool,
-                          on_progress, cancel) -> tuple[np.ndarray, np.ndarray]:
-        """_embed's batches on the workers of a Dask cluster: the same bar (texts done, texts/s,
-        ETA), with the batches done, and `on_progress(done, total)` in texts, as batches finish."""
-        from tqdm import tqdm
-
-        from . import cluster
-
-        _stop_if(cancel)
-        batch = self.settings.embedding.batch_size
-        batches = [unique[i : i + batch] for i in range(0, len(unique), batch)]
-        finished = texts_done = 0
-        with tqdm(total=len(unique), desc=f"Embedding on {cluster.workers(client)} Dask workers", unit="text",
-                  file=sys.stderr, disable=not progress) as bar:
-            bar.set_postfix_str(f"batches 0/{len(batches)}", refresh=False)
+            workers = cluster.workers(client)
+            desc = f"Embedding on {workers} Dask workers"
+        else:
+            workers, desc = 0, "Embedding"
+        state = EmbedProgress(0, len(unique), 0, len(batches), workers)
+        started = time.perf_counter()
+        with tqdm(total=len(unique), desc=desc, unit="text", file=sys.stderr, disable=not progress) as bar:
 
             def on_batch(i: int) -> None:
-                nonlocal finished, texts_done
-                finished, texts_done = finished + 1, texts_done + len(batches[i])
-                bar.set_postfix_str(f"batches {finished}/{len(batches)}", refresh=False)
+                state.done, state.batches_done = state.done + len(batches[i]), state.batches_done + 1
+                state.seconds = time.perf_counter() - started
+                if workers:
+                    bar.set_postfix_str(f"batches {state.batches_done}/{state.batches}", refresh=False)
                 bar.update(len(batches[i]))
                 if on_progress is not None:
-                    on_progress(texts_done, len(unique))
+                    on_progress(dataclasses.replace(state))  # a copy: the callback may keep it
 
-            parts = cluster.embed_batches(client, embedder, self.settings.embedding, batches, on_batch,
-                                          lambda: _stop_if(cancel))
-        return _placed(embedder, parts, texts, unique, n_chunks)
+            _stop_if(cancel)
+            if client is None:
+                parts = []
+                for i, batch in enumerate(batches):
+                    _stop_if(cancel)
+                    parts.append(embedder.embed_passages(batch))
+                    on_batch(i)
+            else:
+                if workers:
+                    bar.set_postfix_str(f"batches 0/{len(batches)}", refresh=False)
+                parts = cluster.embed_batches(client, embedder, self.settings.embedding, batches, on_batch,
+                                              lambda: _stop_if(cancel))
+        return _placed(embedder, parts, texts, unique, len(chunks))
 
     def _flag(self, data: IndexData, embedder: Embedder, changed: list[Document], report: IngestReport) -> None:
         """Find the new articles' sentences addressed to a model; record and report them."""

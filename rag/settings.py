@@ -155,6 +155,9 @@ class UISettings:
     # Requests answered at once (chat, API); more wait in the queue. Retrieval is light and
     # llama.cpp generation is serialised anyway, so a few at a time keeps latency fair.
     concurrency: int = 4
+    # A replica: serve the index read-only (no uploads or removals; never seeds it; writes
+    # nothing into its folder), following each new generation another process writes.
+    read_only: bool = False
 
 
 @dataclass

@@ -157,6 +157,7 @@ class IndexData:
     sentence_index: object = None  # faiss.Index over sentence vectors
     bm25: object = None  # bm25s.BM25 over the chunk texts
     manifest: dict = field(default_factory=dict)
+    generation: str = ""  # the folder it was loaded from or written to, e.g. "gen-000003"
 
 
 def check_index_settings(settings: IndexSettings) -> None:
@@ -341,11 +342,26 @@ class IndexStore:
         return manifest
 
     def load(self, gen: Path | None = None) -> IndexData:
-        """The live generation (or `gen`), verified against its manifest."""
+        """The live generation (or `gen`), verified against its manifest.
+
+        A reader in another process (a replica) may be half-way through opening the live
+        generation when writers make two newer ones: the second prunes it (KEEP_GENERATIONS).
+        What it read then fails its checks; when CURRENT has moved on meanwhile, that was no
+        corruption, and the new live generation is read instead."""
+        if gen is not None:
+            return self._load(gen)
+        for attempt in itertools.count(1):
+            gen = self.current()
+            try:
+                return self._load(gen)
+            except RagError:
+                if attempt == 3 or self.current() == gen:
+                    raise
+
+    def _load(self, gen: Path) -> IndexData:
         import bm25s
         import faiss
 
-        gen = gen or self.current()
         manifest = self.read_manifest(gen)
         self.verify_files(gen, manifest)
         try:
@@ -375,6 +391,7 @@ class IndexStore:
             bm25=bm25,
             # less its documents map, which repeats documents.jsonl (~10 MB at 100k chunks)
             manifest={key: value for key, value in manifest.items() if key != "documents"},
+            generation=gen.name,
         )
 
     def verify_files(self, gen: Path, manifest: dict) -> None:
@@ -436,7 +453,7 @@ class IndexStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        data.manifest = manifest
+        data.manifest, data.generation = manifest, gen.name
         self._prune_generations(keep=gen.name)
         return gen
 

@@ -85,6 +85,28 @@ class Hit:
 
 
 @dataclass
+class EmbedProgress:
+    """Where an ingest's embedding (its long part) stands: what `ingest(on_progress=f)` passes
+    to `f` after each batch of texts comes back, in this process or from a Dask cluster."""
+
+    done: int  # distinct texts embedded so far (chunks and their sentences)
+    total: int
+    batches_done: int
+    batches: int
+    workers: int = 0  # Dask workers embedding the batches; 0 = in this process
+    seconds: float = 0.0  # since the embedding began
+
+    @property
+    def texts_per_s(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def seconds_left(self) -> float:
+        """The pace so far, carried on: batches take about the same time, so it holds well."""
+        return (self.total - self.done) / self.texts_per_s if self.done and self.seconds > 0 else float("nan")
+
+
+@dataclass
 class IngestReport:
     """What an ingest changed, and what it skipped and why."""
 

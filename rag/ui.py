@@ -5,12 +5,16 @@ only reads the bot (FAISS, BM25, the embedder and the documents are read-only on
 and llama.cpp generation is serialised by its own lock), so sessions answer concurrently.
 An upload builds a new index generation with a separate bot and then swaps it in with one
 assignment; a request that started before the swap finishes on the bot it started with.
+A generation written by another process (`rag ingest`, another desk) is swapped in the same
+way on the next request. With `read_only` (`rag ui --read-only`) a desk is a replica: it
+serves an index another process writes, and never writes into its folder.
 
 Gradio itself lives only in `build()` and `serve()`; HTML comes from render.py.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import dataclasses
@@ -34,13 +38,16 @@ from .gguf import gguf_placeholder
 from .llm import choose
 from .settings import BACKENDS, LLMSettings, Settings
 from .text import sentence_spans
-from .types import Cancelled, RagError
+from .types import Cancelled, EmbedProgress, RagError
 
 log = logging.getLogger("rag")
 
 ARTICLE_TYPES = tuple(sorted(SUPPORTED_SUFFIXES))
 MB = 1024 * 1024
 CSS = Path(__file__).with_name("ui.css")
+READ_ONLY_NOTE = ("This desk is a read-only replica: articles are added and removed where the index is "
+                  "written (rag ingest, or a desk started without --read-only). New ones appear here as "
+                  "soon as that ingest finishes.")
 # Words that open a question (Italian, English): "Auto" mode answers these and checks the rest.
 QUESTION_START = re.compile(
     r"^(chi|cosa|che|quale|quali|quando|dove|come|perch[eé]|quanto|quanti|quante|quanta|"
@@ -64,33 +71,35 @@ class Desk:
 
     def __init__(self, settings: Settings, progress: bool = True):
         self.settings = settings
-        self.bot = FactChecker.open_or_seed(settings=settings, progress=progress)
-        self.generation = self.bot.store.current().name
+        self.read_only = settings.ui.read_only
+        # a replica opens what the writer made: seeding would write, and answer from the wrong articles
+        self.bot = (FactChecker.open(settings=settings) if self.read_only
+                    else FactChecker.open_or_seed(settings=settings, progress=progress))
         # uploaded articles, kept for re-ingest; absolute, as the sources of their documents are
         self.uploads = (self.bot.store.root / "uploads").resolve()
-        self.incoming = self.uploads / ".incoming"  # Gradio's own upload cache
+        # Gradio's own cache (uploads, report downloads): a replica keeps it out of the index
+        # folder, which other replicas share and it may only read
+        self.incoming = (Path(tempfile.mkdtemp(prefix="rag-ui-")) if self.read_only
+                         else self.uploads / ".incoming")
+        if self.read_only:
+            atexit.register(shutil.rmtree, self.incoming, ignore_errors=True)
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
         self._cancel = threading.Event()  # set by the Cancel button; the ingest stops at its next batch
         self._cancel_guard = threading.Lock()  # a press and the end of an upload do not interleave
 
     def current(self) -> FactChecker:
-        """The bot on the index's live generation (another process may have written one)."""
+        """The bot on the index's live generation (another process may have written one). A
+        new generation is loaded into a new bot that replaces this one: sessions mid-answer
+        keep the one they started with."""
         bot = self.bot
-        try:
-            live = bot.store.current().name
-        except RagError:
-            return bot  # a broken pointer: keep answering from what is loaded
-        if live != self.generation and self._swap.acquire(blocking=False):
-            try:
-                fresh = _bot_like(bot)
-                fresh.documents  # noqa: B018 -- loads the live generation, reusing the embedder
-                self.bot, self.generation = fresh, live
-                log.info("index changed on disk: now %d documents", len(fresh.data.documents))
-            except RagError as e:
-                log.warning("could not load the new index generation: %s", e)
-            finally:
-                self._swap.release()
+        data = bot.load_newer()
+        if data is not None:
+            fresh = _bot_like(bot)
+            fresh._use(data)  # reusing the embedder
+            with self._swap:
+                if self.bot is bot:  # not if an upload here swapped in its own meanwhile
+                    self.bot = fresh
         return self.bot
 
     def view(self, ollama_model: str = "", gguf: str | None = None, language: str | None = None) -> FactChecker:
@@ -145,6 +154,8 @@ class Desk:
 
         Nothing touches the index before the files pass the checks; the index itself is
         written atomically, and files whose ingest failed are taken out of uploads/ again."""
+        if self.read_only:
+            return render.ingest_html(READ_ONLY_NOTE, [], "error")
         ui = self.settings.ui
         paths = [p for p in paths or [] if p]
         addresses = addresses_in(urls)
@@ -192,6 +203,8 @@ class Desk:
     def remove(self, doc_id: str) -> str:
         """Take one article out of the index (and its uploaded file out of uploads/, or the next
         re-ingest would bring it back). Returns the result as HTML."""
+        if self.read_only:
+            return render.ingest_html(READ_ONLY_NOTE, [], "error")
         if not self._ingesting.acquire(blocking=False):
             return render.ingest_html("An upload is being indexed; remove the article when it is done.", [], "error")
         try:
@@ -201,7 +214,7 @@ class Desk:
                 return render.ingest_html("That article is no longer in the index.", [], "warn")
             writer.remove([doc_id])
             with self._swap:
-                self.bot, self.generation = writer, writer.store.current().name
+                self.bot = writer
             source = Path(doc.source.split("#")[0])
             still_used = any(d.source.split("#")[0] == str(source) for d in writer.data.documents.values())
             if source.resolve().is_relative_to(self.uploads.resolve()) and not still_used:
@@ -239,13 +252,12 @@ class Desk:
                 on_progress: Callable[[float, str], None]) -> str:
         self.uploads.mkdir(parents=True, exist_ok=True)
         placed = _Placed(self.uploads)
-        started = time.monotonic()
 
-        def embedded(done: int, total: int) -> None:
-            # the estimate is the pace so far: embedding is the long part and runs at an even rate
-            left = (time.monotonic() - started) / done * (total - done)
-            on_progress(0.15 + 0.8 * done / total, f"Embedding {done:,} of {total:,} passages and sentences · "
-                                                   f"about {_duration(left)} left")
+        def embedded(p: EmbedProgress) -> None:
+            where = f" · batch {p.batches_done} of {p.batches} back from {p.workers} Dask workers" if p.workers else ""
+            on_progress(0.15 + 0.8 * p.done / p.total,
+                        f"Embedding {p.done:,} of {p.total:,} passages and sentences{where} · "
+                        f"{p.texts_per_s:.1f} per second · about {_duration(p.seconds_left)} left")
 
         try:
             targets = [placed.put(src, name) for src, name in accepted]
@@ -266,7 +278,7 @@ class Desk:
         # Keep the files whose articles are now in the index; take the others out again.
         placed.keep(lambda target: bool(report.origins.get(str(target))))
         with self._swap:
-            self.bot, self.generation = writer, writer.store.current().name
+            self.bot = writer
         titles = {d.id: d.title for d in writer.data.documents.values()}
         read = {str(target): src.name for (src, _), target in zip(accepted, targets)} | {a: a for a in fetched}
         apart = {str(t): f" (kept apart from an earlier {name} as {t.name})"
@@ -652,12 +664,14 @@ def build(desk: Desk):
             return render.ingest_html("Cancelling: the upload stops at its next batch; nothing of it is kept.", [], "warn")
         return gr.skip()
 
+    replica = " · read\u2011only replica" if desk.read_only else ""  # a non-breaking hyphen
+
     def header():
         docs = desk.current().documents
         return (f'<div class="rag-header"><div class="rag-title">Fact-check desk</div>'
                 f'<div class="rag-subtitle"><span class="rag-subtitle-long">Ask about the articles, or paste a '
                 f"claim to check it. Every answer cites the passages it rests on.</span>"
-                f"<span class=\"rag-count\">{len(docs)} articles indexed</span></div></div>")
+                f"<span class=\"rag-count\">{len(docs)} articles indexed{replica}</span></div></div>")
 
     with gr.Blocks(title="rag · fact-check desk", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
@@ -706,29 +720,33 @@ def build(desk: Desk):
                                                value=settings.answer.language, label="Reply language",
                                                elem_id="rag-language")
             with gr.Tab("Articles", id="articles"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        files = gr.File(label=f"Add articles ({', '.join(ARTICLE_TYPES)}; "
-                                              f"up to {settings.ui.max_upload_mb:g} MB each)",
-                                        # no file_types: Gradio's filter turned a whole selection into
-                                        # "Error" for one odd file; each file gets its own reason instead
-                                        file_count="multiple", type="filepath", elem_id="rag-upload")
-                        urls = gr.Textbox(label="…or web addresses: pages, PDFs or RSS/Atom feeds, one per line",
-                                          lines=2, max_lines=6, placeholder="https://…", elem_id="rag-urls")
-                        with gr.Row():
-                            add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
-                            stop = gr.Button("Cancel upload", variant="secondary", elem_id="rag-cancel-upload")
-                        added = gr.HTML(elem_id="rag-ingest")
-                    with gr.Column(scale=3):
-                        table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
-                        with gr.Row(equal_height=True):
-                            # custom values: the list may be stale, another session may have removed it
-                            doomed = gr.Dropdown([], label="Remove an article", scale=4, allow_custom_value=True,
-                                                 elem_id="rag-remove-choice")
-                            remove = gr.Button("Remove…", variant="secondary", scale=1, elem_id="rag-remove")
-                        with gr.Row(visible=False, elem_id="rag-remove-confirm") as confirm_row:
-                            confirm = gr.Button("Yes, remove it", variant="stop", elem_id="rag-remove-yes")
-                            keep = gr.Button("Keep it", variant="secondary", elem_id="rag-remove-no")
+                if desk.read_only:  # a replica shows the articles; only the writer changes them
+                    gr.HTML(render.ingest_html(READ_ONLY_NOTE, [], "ok"), elem_id="rag-ingest")
+                    table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
+                else:
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=2):
+                            files = gr.File(label=f"Add articles ({', '.join(ARTICLE_TYPES)}; "
+                                                  f"up to {settings.ui.max_upload_mb:g} MB each)",
+                                            # no file_types: Gradio's filter turned a whole selection into
+                                            # "Error" for one odd file; each file gets its own reason instead
+                                            file_count="multiple", type="filepath", elem_id="rag-upload")
+                            urls = gr.Textbox(label="…or web addresses: pages, PDFs or RSS/Atom feeds, one per line",
+                                              lines=2, max_lines=6, placeholder="https://…", elem_id="rag-urls")
+                            with gr.Row():
+                                add = gr.Button("Add to the index", variant="primary", elem_id="rag-add")
+                                stop = gr.Button("Cancel upload", variant="secondary", elem_id="rag-cancel-upload")
+                            added = gr.HTML(elem_id="rag-ingest")
+                        with gr.Column(scale=3):
+                            table = gr.HTML(render.documents_html(desk.current().documents), elem_id="rag-articles")
+                            with gr.Row(equal_height=True):
+                                # custom values: the list may be stale, another session may have removed it
+                                doomed = gr.Dropdown([], label="Remove an article", scale=4, allow_custom_value=True,
+                                                     elem_id="rag-remove-choice")
+                                remove = gr.Button("Remove…", variant="secondary", scale=1, elem_id="rag-remove")
+                            with gr.Row(visible=False, elem_id="rag-remove-confirm") as confirm_row:
+                                confirm = gr.Button("Yes, remove it", variant="stop", elem_id="rag-remove-yes")
+                                keep = gr.Button("Keep it", variant="secondary", elem_id="rag-remove-no")
 
         answer_io = dict(inputs=[box, chatbot, mode, backend, ollama_model, gguf, k, language, checked],
                          outputs=[chatbot, sources, status_line, box, checked, report_html, report_jsonld])
@@ -742,6 +760,10 @@ def build(desk: Desk):
                       [sources, checked, report_html, report_jsonld], api_visibility="private", queue=False)
         gr.on([demo.load, backend.change, ollama_model.submit, ollama_model.blur, gguf.submit, gguf.blur],
               status, [backend, ollama_model, gguf], status_line, api_visibility="private")
+        if desk.read_only:
+            demo.load(lambda: refresh()[:2], None, [top, table], api_visibility="private")
+            _api(gr, desk)
+            return demo
         demo.load(refresh, None, [top, table, doomed], api_visibility="private")
         remove.click(ask_removal, doomed, [confirm_row, added], api_visibility="private")
         keep.click(lambda: (gr.update(visible=False), ""), None, [confirm_row, added], api_visibility="private")
@@ -824,8 +846,9 @@ def serve(settings: Settings, progress: bool = True) -> None:
     desk = Desk(settings, progress=progress)
     demo = build(desk)
     url = launch(demo, settings.ui)
-    print(f"rag UI running at {url}  ({len(desk.bot.documents)} articles; Ctrl+C to stop)", flush=True)
-    if settings.ui.host not in ("127.0.0.1", "localhost", "::1"):
+    role = "; a read-only replica" if desk.read_only else ""
+    print(f"rag UI running at {url}  ({len(desk.bot.documents)} articles{role}; Ctrl+C to stop)", flush=True)
+    if settings.ui.host not in ("127.0.0.1", "localhost", "::1") and not desk.read_only:
         log.warning("the UI is open to the network on %s; anyone who can reach it can add articles",
                     settings.ui.host)
     demo.block_thread()

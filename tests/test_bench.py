@@ -45,3 +45,16 @@ def test_bench_runs_on_a_tiny_index_and_saves_its_numbers(tmp_path):
         assert not math.isnan(run["systems"][name]["quality"]["recall@5"])
     skipped = [note for note in report["notes"] if "skipped" in note]
     assert len(baselines) + len(skipped) == 2  # each baseline ran, or says why not
+
+
+def test_cluster_bench_runs_on_a_tiny_size_and_prints_its_numbers():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "cluster.py"), "--docs", "1", "--workers", "1", "2",
+         "--write-sizes", "200"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [run["workers"] for run in report["cluster"]] == [1, 2]
+    assert all(run["texts_per_s"] > 0 and run["overhead"]["ms_per_batch"] > 0 for run in report["cluster"])
+    assert set(report["scaling"]) == {"1", "2"}
+    (written,) = report["writer"]
+    assert 200 <= written["chunks"] < 260 and written["driver_s"] >= written["write_s"] > 0

@@ -131,14 +131,14 @@ def test_a_worker_killed_mid_ingest_is_replaced_and_the_ingest_completes(article
     monkeypatch.setenv("RAG_EMBEDDING_BATCH_SIZE", "4")  # many batches, so some are still to do
     killed = []
 
-    def kill_a_busy_worker(done, total):
+    def kill_a_busy_worker(progress):
         if killed:
             return
         busy = [worker for worker, tasks in client.processing().items() if tasks]
         assert busy, "no batch left running after the first one"
         pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
         os.kill(pid, signal.SIGKILL)
-        killed.append((pid, done, total))
+        killed.append((pid, progress.batches_done, progress.batches))
 
     bot = FactChecker(Settings.load(), tmp_path / "idx")
     report = bot.ingest([articles], progress=False, on_progress=kill_a_busy_worker)
@@ -148,6 +148,30 @@ def test_a_worker_killed_mid_ingest_is_replaced_and_the_ingest_completes(article
         os.kill(killed[0][0], 0)
     assert_same_index(tmp_path / "idx", local_index)
     client.wait_for_workers(2, timeout=60)  # the nanny has started a new worker in its place
+
+
+def test_an_upload_in_the_ui_on_a_cluster_shows_batches_workers_rate_and_eta(local_index, dask_cluster, tmp_path,
+                                                                            monkeypatch):
+    from rag.ui import Desk
+
+    index = tmp_path / "idx"
+    shutil.copytree(local_index, index)
+    monkeypatch.setenv("RAG_INDEX_CLUSTER", dask_cluster[0])  # as a desk started with it set
+    monkeypatch.setenv("RAG_EMBEDDING_BATCH_SIZE", "1")  # its chunk and two sentences: three batches
+    article = tmp_path / "porto.txt"
+    article.write_text("Lavori al porto di Ancona\nAncona, 3 marzo 2026 – Il porto di Ancona allunga il molo "
+                       "nord di 120 metri. I lavori costano 9 milioni di euro e finiscono a ottobre.\n",
+                       encoding="utf-8")
+    seen = []
+    desk = Desk(Settings.load(index__dir=index), progress=False)
+    message = desk.add([str(article)], on_progress=lambda fraction, what: seen.append(what))
+    assert "1 added" in message, message
+    shown = [w for w in seen if w.startswith("Embedding")]
+    assert shown and all(re.search(r"batch \d+ of (\d+) back from 2 Dask workers · [\d.]+ per second · "
+                                   r"about \d+ (s|min) left", w) for w in shown), seen
+    last = re.search(r"batch (\d+) of (\d+)", shown[-1])
+    assert last[1] == last[2] and int(last[2]) > 1  # every batch counted, as it came back
+    assert desk.current().search("molo nord del porto di Ancona", k=1)[0].title == "Lavori al porto di Ancona"
 
 
 @pytest.mark.parametrize("option", [["--cluster", "tcp://127.0.0.1:8786"], ["--workers", "2"]])

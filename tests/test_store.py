@@ -1,6 +1,7 @@
 """The index on disk: incremental updates, atomic writes, corruption and concurrency."""
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -290,3 +291,31 @@ def test_an_unreadable_format_version_says_which_versions_are_read(fresh_index):
     (gen / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RagError, match="has format version '2'; this rag reads versions 1, 2"):
         FactChecker.open(fresh_index)
+
+
+def test_a_reader_whose_generation_is_pruned_while_it_opens_it_reads_the_new_one(corpus_index, tmp_path,
+                                                                                 monkeypatch):
+    """A replica opens the live generation; before it has checked the files, a writer makes two
+    newer ones and the second prunes it. That is not corruption: load() reads the new live one."""
+    index = tmp_path / "idx"
+    shutil.copytree(corpus_index, index)
+    opening = _generation(index)
+    real = IndexStore.verify_files
+    written, began = [], []
+
+    def two_writes_meanwhile(self, gen, manifest):
+        if gen == opening and not began:  # only the reader's check: the writers' own loads pass
+            began.append(True)
+            for name in ("uno", "due"):
+                article = tmp_path / f"{name}.txt"
+                article.write_text(f"Notizia {name}\nLa fiera del libro di Bolzano apre il giorno {name}.\n",
+                                   encoding="utf-8")
+                FactChecker(Settings.load(), index).ingest([article], progress=False)
+                written.append(_generation(index))
+            assert not opening.exists()  # pruned: only the live generation and its predecessor stay
+        return real(self, gen, manifest)
+
+    monkeypatch.setattr(IndexStore, "verify_files", two_writes_meanwhile)
+    data = IndexStore(index).load()
+    assert data.generation == written[-1].name == _generation(index).name
+    assert {"Notizia uno", "Notizia due"} <= {doc.title for doc in data.documents.values()}

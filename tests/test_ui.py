@@ -310,6 +310,31 @@ def test_an_index_written_by_another_process_is_picked_up(index_copy, tmp_path, 
     assert {c["title"] for c in answer["citations"]} == {"Nuovo ponte sull'Adige"}
 
 
+def test_a_read_only_replica_answers_refuses_changes_writes_nothing_and_follows_the_writer(index_copy, tmp_path,
+                                                                                            monkeypatch):
+    files = lambda: sorted(str(p.relative_to(index_copy)) for p in index_copy.rglob("*"))  # noqa: E731
+    before = files()
+    source = _article(tmp_path / "desk", "ponte.txt")
+    with serving(index_copy, monkeypatch, read_only=True) as (desk, client):
+        assert client.predict(COST, api_name="/ask")["citations"]
+        for endpoint, args in (("/add_articles", ([gradio_client.handle_file(str(source))], "")),
+                               ("/remove_article", (sorted(ARTICLES)[0],))):
+            with pytest.raises(Exception, match="Cannot find a function|not a valid"):
+                client.predict(*args, api_name=endpoint)
+        assert "read-only replica" in desk.add([str(source)]) and "read-only replica" in desk.remove("x")
+        assert files() == before  # no uploads/, no Gradio cache, no new generation in the shared folder
+        # the writer (here `rag ingest` in another process) adds an article: the replica serves it
+        assert run_rag("ingest", str(source), "--index", str(index_copy), "-q").returncode == 0
+        answer = client.predict(BRIDGE_QUESTION, api_name="/ask")
+    assert {c["title"] for c in answer["citations"]} == {"Nuovo ponte sull'Adige"}
+
+
+def test_a_read_only_replica_of_no_index_is_one_error_line_and_never_seeds(tmp_path):
+    result = run_rag("ui", "--read-only", "--index", str(tmp_path / "none"), "--port", str(free_port()))
+    assert_one_line_error(result, "no index")
+    assert not (tmp_path / "none").exists()
+
+
 @pytest.mark.parametrize("given, safe", [
     ("../../etc/passwd.txt", "passwd.txt"),
     ("..\\..\\windows\\evil.MD", "evil.md"),
