@@ -177,14 +177,18 @@ class FactChecker:
         resolved = self._resolve(question, history, chosen[0]) if chosen else None
         if on_step:
             on_step("retrieving", 0, 0)
-        hits = self.search(resolved or question, k=k)
+        self.refresh()
+        # One generation's answerer and its own retriever for the whole request: another
+        # thread may swap in a newer generation meanwhile (refresh), whose documents differ.
+        answerer = self.answerer
+        hits = answerer.retriever.search(resolved or question, k=k)
         retrieved = time.perf_counter()
         answer, generation_ms = self._with_backend(
-            backend, "answer", lambda llm, reason: self.answerer.answer(
+            backend, "answer", lambda llm, reason: answerer.answer(
                 resolved or question, hits, llm, reason, on_token, asked=question if resolved else None,
                 on_step=on_step), chosen)
         answer.question, answer.resolved_question = question, resolved
-        answer.language = self.answerer.reply_language(resolved or question)
+        answer.language = answerer.reply_language(resolved or question)
         answer.timings_ms = _timings(started, retrieved, generation_ms)
         return answer
 
@@ -233,12 +237,14 @@ class FactChecker:
         started = time.perf_counter()
         if on_step:
             on_step("retrieving", 0, 0)
-        hits = self.search(claim, k=k, diversity=self.settings.verify.diversity)
+        self.refresh()
+        verifier = self.verifier  # one generation's, with its own answerer and retriever (as in ask)
+        hits = verifier.answerer.retriever.search(claim, k=k, diversity=self.settings.verify.diversity)
         retrieved = time.perf_counter()
         verdict, generation_ms = self._with_backend(
-            backend, "claim", lambda llm, reason: self.verifier.check(claim, hits, llm, reason, on_step), chosen)
+            backend, "claim", lambda llm, reason: verifier.check(claim, hits, llm, reason, on_step), chosen)
         verdict.timings_ms = _timings(started, retrieved, generation_ms)
-        verdict.language = self.answerer.reply_language(claim)
+        verdict.language = verifier.answerer.reply_language(claim)
         return verdict
 
     def check_text(self, text: str, backend: str | LLM | None = None, k: int | None = None,

@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from rag import FactChecker, Settings
 from rag.store import IndexStore
 
@@ -81,3 +83,40 @@ def test_a_replica_process_follows_each_new_generation_and_never_reads_a_half_wr
     assert all(documents[s["generation"]] == s["documents"] for s in seen), seen
     assert [g for g in documents if any(s["generation"] == g for s in seen)][-1] == writer.data.generation
     assert seen[-1]["top"] == "Fiera del libro a Brunico"  # the last article, found without a restart
+
+
+GALLERY_COST = "Quanto è costato il restauro della pinacoteca di Bergamo?"
+GALLERY_CLAIM = "Il restauro della pinacoteca di Bergamo è costato 7 milioni di euro."
+
+
+@pytest.mark.parametrize("request_kind", ["ask", "check"])
+def test_a_request_finishes_on_the_generation_it_began_on_when_another_swaps_in_a_new_one(
+        request_kind, corpus_index, tmp_path, monkeypatch):
+    """One bot serving several threads: while a question or claim is being answered, another
+    thread's request loads a newer generation in which the article it found was removed. The
+    request is answered (and cited) from the generation it retrieved from; the next one reads
+    the new generation."""
+    from rag.retrieval import Retriever
+
+    index = tmp_path / "idx"
+    shutil.copytree(corpus_index, index)
+    bot = FactChecker.open(index)
+    real, swapped = Retriever.search, []
+
+    def search_then_swap(self, *args, **kwargs):
+        hits = real(self, *args, **kwargs)
+        if not swapped:  # between this request's retrieval and its answer
+            swapped.append(True)
+            FactChecker.open(index).remove(["pinacoteca"])  # the writer, elsewhere
+            assert bot.refresh()  # what another thread's request does on its way in
+        return hits
+
+    monkeypatch.setattr(Retriever, "search", search_then_swap)
+    if request_kind == "ask":
+        answer = bot.ask(GALLERY_COST, backend="extractive")
+        assert {c.doc_id for c in answer.citations} == {"pinacoteca"} and "7 milioni" in answer.answer
+    else:
+        verdict = bot.check(GALLERY_CLAIM, backend="extractive")
+        assert verdict.verdict == "SUPPORTED" and "pinacoteca" in {e.doc_id for e in verdict.evidence}
+    assert swapped and "pinacoteca" not in bot.data.documents  # the next request reads the new generation
+    assert "pinacoteca" not in {c.doc_id for c in bot.ask(GALLERY_COST, backend="extractive").citations}
