@@ -65,8 +65,9 @@ def on_cluster(n_workers: int, texts: list[str], settings: Settings, embedder) -
         batches = batches_of(texts, settings.embedding.batch_size)
         # warm-up: every worker loads the embedder (one batch pinned to each)
         client.register_plugin(cluster.EmbedderCache())
-        client.gather([client.submit(cluster._embed_batch, _load(embedder, settings), batches[0], workers=[w],
-                                     pure=False) for w in client.scheduler_info()["workers"]])
+        load = cluster.load_args(embedder, settings.embedding)
+        client.gather([client.submit(cluster._embed_batch, load, batches[0], workers=[w], pure=False)
+                       for w in client.scheduler_info()["workers"]])
         startup = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -81,11 +82,6 @@ def on_cluster(n_workers: int, texts: list[str], settings: Settings, embedder) -
             "texts_per_s": round(len(texts) / embed_s, 2),
             "overhead": {"batches": len(batches), "ms_per_batch": round(trip_s / len(batches) * 1000, 2),
                          "batches_per_s": round(len(batches) / trip_s, 1)}}
-
-
-def _load(embedder, settings: Settings) -> tuple:
-    e = settings.embedding
-    return (embedder.spec["model"], embedder.spec["backend"], e.batch_size, e.allow_download)
 
 
 def in_process(texts: list[str], settings: Settings, embedder) -> dict:

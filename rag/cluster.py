@@ -116,6 +116,11 @@ def workers(client) -> int:
     return len(client.scheduler_info().get("workers", {}))
 
 
+def load_args(embedder: Embedder, settings: EmbeddingSettings) -> tuple:
+    """What a worker loads to embed as `embedder` does (and the key it keeps that model by)."""
+    return embedder.spec["model"], embedder.spec["backend"], settings.batch_size, settings.allow_download
+
+
 def embed_batches(client, embedder: Embedder, settings: EmbeddingSettings, batches: list[list[str]],
                   on_batch: Callable[[int], None], stop: Callable[[], None]) -> list[np.ndarray]:
     """The passage vectors of each batch, in the order of `batches`, embedded on the workers.
@@ -125,7 +130,7 @@ def embed_batches(client, embedder: Embedder, settings: EmbeddingSettings, batch
     names, loaded once per worker process; a worker whose copy differs (another version, another
     backend) is an error, as the index must hold one model's vectors."""
     _distributed()
-    load = (embedder.spec["model"], embedder.spec["backend"], settings.batch_size, settings.allow_download)
+    load = load_args(embedder, settings)
     try:
         client.register_plugin(EmbedderCache())  # idempotent: a worker keeps the models it loaded
         # pure=False: a batch is its own task even when its texts repeat another ingest's.

@@ -519,7 +519,6 @@ class FactChecker:
                 if on_progress is not None:
                     on_progress(dataclasses.replace(state))  # a copy: the callback may keep it
 
-            _stop_if(cancel)
             if client is None:
                 parts = []
                 for i, batch in enumerate(batches):
@@ -527,8 +526,8 @@ class FactChecker:
                     parts.append(embedder.embed_passages(batch))
                     on_batch(i)
             else:
-                if workers:
-                    bar.set_postfix_str(f"batches 0/{len(batches)}", refresh=False)
+                _stop_if(cancel)  # before anything is sent
+                bar.set_postfix_str(f"batches 0/{len(batches)}", refresh=False)
                 parts = cluster.embed_batches(client, embedder, self.settings.embedding, batches, on_batch,
                                               lambda: _stop_if(cancel))
         return _placed(embedder, parts, texts, unique, len(chunks))
